@@ -1,0 +1,35 @@
+"""Error types: every failure a user can cause is one of these, with a one-line message."""
+
+from __future__ import annotations
+
+
+class MlpnetError(Exception):
+    """Base class; the CLI prints ``str(err)`` on one line and exits non-zero."""
+
+    exit_code = 1
+
+
+class ConfigError(MlpnetError):
+    """A config file or ``--set`` override is malformed, unknown or out of range."""
+
+    exit_code = 2
+
+
+class DataError(MlpnetError):
+    """A dataset file is missing, truncated or inconsistent."""
+
+
+class DownloadError(DataError):
+    """A dataset could not be fetched or failed its checksum."""
+
+
+class CheckpointError(MlpnetError):
+    """A checkpoint is unreadable, unsafe, or does not match its recorded architecture."""
+
+
+class ImageError(MlpnetError):
+    """An input image cannot be read or holds no ink."""
+
+
+class TrainingError(MlpnetError):
+    """Training cannot go on, e.g. the loss became non-finite."""
