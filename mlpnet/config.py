@@ -1,0 +1,351 @@
+"""Typed run configuration: YAML files and ``--set`` overrides, validated once at load.
+
+Every key has a type, a default, and (where it matters) a range or a set of choices.
+Errors name the file (or the ``--set`` override) and the dotted key, and suggest the
+closest valid key for a typo.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from .errors import ConfigError
+
+DATASETS = ("mnist", "fashion-mnist", "idx", "npz", "csv", "folder")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+OUTPUTS = ("softmax", "sigmoid", "identity")
+LOSS_OUTPUTS = {"cross_entropy": ("softmax",), "mse": ("sigmoid", "identity")}
+INITS = ("he", "xavier", "uniform")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "step", "cosine")
+MONITORS = ("val_accuracy", "val_loss")
+
+BUILTIN_DEFAULT = Path(__file__).with_name("configs") / "mnist.yaml"
+
+
+def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_open=False, factory=None):
+    """A dataclass field with validation metadata (choices, and a closed or open range)."""
+    meta = {"choices": choices, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    dataset: str = _opt("mnist", choices=DATASETS)
+    path: str | None = None
+    val_size: Union[int, float] = _opt(5000, lo=0)
+    download: bool = True
+    label_column: str = "label"
+    test_path: str | None = None
+    test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True)
+    image_mode: str = _opt("gray", choices=("gray", "rgb"))
+    image_size: int = _opt(28, lo=1, hi=1024)
+
+
+@dataclass
+class ModelConfig:
+    hidden: list[int] = _opt(factory=lambda: [256, 128], lo=1)
+    activation: str = _opt("relu", choices=ACTIVATIONS)
+    output: str | None = _opt(None, choices=OUTPUTS)
+    init: str = _opt("he", choices=INITS)
+    dropout: float = _opt(0.0, lo=0, hi=1, hi_open=True)
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = _opt("adam", choices=OPTIMIZERS)
+    lr: float = _opt(1e-3, lo=0, lo_open=True)
+    momentum: float = _opt(0.0, lo=0, hi=1, hi_open=True)
+    nesterov: bool = False
+    beta1: float = _opt(0.9, lo=0, hi=1, hi_open=True)
+    beta2: float = _opt(0.999, lo=0, hi=1, hi_open=True)
+    eps: float = _opt(1e-8, lo=0, lo_open=True)
+    weight_decay: float = _opt(0.0, lo=0)
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = _opt("constant", choices=SCHEDULES)
+    warmup_epochs: float = _opt(0.0, lo=0)
+    step_size: int = _opt(10, lo=1)
+    gamma: float = _opt(0.1, lo=0, lo_open=True)
+    min_lr: float = _opt(0.0, lo=0)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = _opt(10, lo=1)
+    batch_size: int = _opt(128, lo=1)
+    shuffle: bool = True
+    early_stopping: int = _opt(0, lo=0)
+    monitor: str = _opt("val_accuracy", choices=MONITORS)
+    threads: int | None = _opt(None, lo=1)
+
+
+@dataclass
+class Config:
+    """A whole run: seed, data, model, loss, optimizer, schedule and training loop."""
+
+    name: str = "mnist"
+    seed: int = _opt(0, lo=0)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: str = _opt("cross_entropy", choices=tuple(LOSS_OUTPUTS))
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def output(self) -> str:
+        """The output activation: as configured, else the loss's natural pairing."""
+        return self.model.output or LOSS_OUTPUTS[self.loss][0]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+
+
+# -- loading -----------------------------------------------------------------------------
+
+def load(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config (the built-in default when ``path`` is None), apply ``KEY=VALUE``
+    overrides, and validate everything.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file or the override, and the key at fault.
+    """
+    source = str(path) if path is not None else "built-in default config"
+    raw = read_yaml(Path(path) if path is not None else BUILTIN_DEFAULT, source)
+    if path is not None and "name" not in raw:
+        raw["name"] = Path(path).stem
+    cfg = from_dict(raw, source)
+    return apply_overrides(cfg, overrides)
+
+
+def read_yaml(path: Path, source: str | None = None) -> dict:
+    """Parse a YAML mapping; syntax errors and non-mappings are ConfigErrors naming the file."""
+    source = source or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{source}: cannot read config: {err}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        where = ""
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{source}: YAML syntax error{where}: {problem}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: a config must be a mapping of keys to values, not {type(raw).__name__}")
+    return raw
+
+
+def apply_overrides(cfg: Config, overrides: list[str], allowed: tuple[str, ...] | None = None) -> Config:
+    """Apply ``a.b=value`` overrides (values parsed as YAML) and validate the result.
+
+    ``allowed``, when given, lists the only dotted keys that may change (for resume).
+    """
+    raw = cfg.to_dict()
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        source = f"--set {item}"
+        if not sep or not key:
+            raise ConfigError(f"{source}: expected KEY=VALUE, e.g. --set train.epochs=5")
+        if allowed is not None and key not in allowed:
+            raise ConfigError(f"{source}: {key} cannot change when resuming a run; "
+                              f"only {', '.join(allowed)} can")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        _set_dotted(raw, key.split("."), value, Config, source)
+        cfg = from_dict(raw, source)
+    return cfg
+
+
+def _set_dotted(raw: dict, parts: list[str], value: Any, cls: type, source: str) -> None:
+    node, node_cls = raw, cls
+    for i, part in enumerate(parts):
+        names = {f.name: f for f in fields(node_cls)}
+        dotted = ".".join(parts[:i + 1])
+        if part not in names:
+            raise ConfigError(f"{source}: unknown key {dotted!r}{_did_you_mean(part, names, '.'.join(parts[:i]))}")
+        hint = _hints(node_cls)[part]
+        if i == len(parts) - 1:
+            node[part] = value
+            return
+        if not is_dataclass(hint):
+            raise ConfigError(f"{source}: {'.'.join(parts[:i + 1])} is not a section; cannot set {'.'.join(parts)}")
+        node = node.setdefault(part, {})
+        node_cls = hint
+
+
+def from_dict(raw: dict, source: str) -> Config:
+    """Build and validate a Config from a plain mapping (as read from YAML)."""
+    cfg = _build(Config, raw, source, prefix="")
+    _check_cross(cfg, source)
+    return cfg
+
+
+def _build(cls: type, raw: Any, source: str, prefix: str):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'} must be a mapping, got {_show(raw)}")
+    hints = _hints(cls)
+    names = {f.name: f for f in fields(cls)}
+    for key in raw:
+        if key not in names:
+            raise ConfigError(f"{source}: unknown key {prefix + str(key)!r}{_did_you_mean(str(key), names, prefix.rstrip('.'))}")
+    kwargs = {}
+    for name, f in names.items():
+        key = prefix + name
+        if name not in raw:
+            continue
+        hint = hints[name]
+        if is_dataclass(hint):
+            kwargs[name] = _build(hint, raw[name] if raw[name] is not None else {}, source, key + ".")
+        else:
+            kwargs[name] = _check_value(raw[name], hint, f.metadata, key, source)
+    return cls(**kwargs)
+
+
+def _check_value(value: Any, hint: Any, meta: dict, key: str, source: str) -> Any:
+    value = _coerce(value, hint, key, source)
+    items = [(f"{key}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else [(key, value)]
+    choices = meta.get("choices")
+    for key, item in items:
+        if item is None:
+            continue
+        if choices and item not in choices:
+            close = difflib.get_close_matches(str(item), choices, n=1)
+            hint_text = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{source}: {key}: {item!r} is not one of {', '.join(choices)}{hint_text}")
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            lo, hi = meta.get("lo"), meta.get("hi")
+            if lo is not None and (item < lo or (meta.get("lo_open") and item == lo)):
+                raise ConfigError(f"{source}: {key}: {item!r} is out of range (must be {'>' if meta.get('lo_open') else '>='} {lo})")
+            if hi is not None and (item > hi or (meta.get("hi_open") and item == hi)):
+                raise ConfigError(f"{source}: {key}: {item!r} is out of range (must be {'<' if meta.get('hi_open') else '<='} {hi})")
+    return value
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    """Check ``value`` against a type hint, converting only where it is lossless."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, key, source)
+            except ConfigError as err:
+                errors.append(err)
+        names = " or ".join(_type_name(a) for a in args if a is not type(None))
+        raise ConfigError(f"{source}: {key}: expected {names}, got {_show(value)}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: {key}: expected a list of {_type_name(args[0])}, got {_show(value)}")
+        return [_coerce(v, args[0], f"{key}[{i}]", source) for i, v in enumerate(value)]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            # YAML 1.1 reads "1e-3" (no dot) as a string; accept any float literal.
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    else:  # pragma: no cover - every field uses one of the hints above
+        raise TypeError(f"unsupported config type {hint!r}")
+    raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
+
+
+def _check_cross(cfg: Config, source: str) -> None:
+    """Constraints that involve more than one key."""
+    out = cfg.model.output
+    if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
+        raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
+                          f"use {' or '.join(LOSS_OUTPUTS[cfg.loss])}")
+    vs = cfg.data.val_size
+    if isinstance(vs, float) and not vs.is_integer() and not 0 < vs < 1:
+        raise ConfigError(f"{source}: data.val_size: {vs!r} must be a count (integer) or a fraction between 0 and 1")
+    if cfg.data.dataset in ("idx", "npz", "csv", "folder") and not cfg.data.path:
+        raise ConfigError(f"{source}: data.path: dataset {cfg.data.dataset!r} needs data.path")
+    if cfg.schedule.warmup_epochs > cfg.train.epochs:
+        raise ConfigError(f"{source}: schedule.warmup_epochs: {cfg.schedule.warmup_epochs} is longer than "
+                          f"train.epochs ({cfg.train.epochs})")
+
+
+def _hints(cls: type) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def _did_you_mean(key: str, names: dict, section: str) -> str:
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    where = f"in {section}" if section else "at the top level"
+    return f"; valid keys {where}: {', '.join(names)}"
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is list:
+        return f"a list of {_type_name(typing.get_args(hint)[0])}"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def diff_keys(a: Config, b: Config) -> list[str]:
+    """Dotted keys whose values differ between two configs."""
+    out: list[str] = []
+
+    def walk(x, y, prefix):
+        if isinstance(x, dict):
+            for k in x:
+                walk(x[k], y.get(k), f"{prefix}{k}.")
+        elif x != y:
+            out.append(prefix.rstrip("."))
+
+    walk(a.to_dict(), b.to_dict(), "")
+    return out
+
+
+def copy_config(cfg: Config) -> Config:
+    return copy.deepcopy(cfg)

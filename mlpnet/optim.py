@@ -1,0 +1,195 @@
+"""Optimizers that update one flat parameter buffer in place.
+
+A model keeps every weight and bias in one contiguous array (weights first), so each
+update below is a few whole-buffer NumPy operations with preallocated state, however
+many layers there are. L2 weight decay applies to the first ``n_decay`` entries (the
+weights), never to biases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import CheckpointError, ConfigError
+
+
+class Optimizer:
+    """Base class: ``step`` counts updates and calls the subclass's ``_step``.
+
+    Parameters
+    ----------
+    n_params : int
+        Length of the flat parameter buffer.
+    n_decay : int
+        Leading entries of the buffer that weight decay applies to.
+    weight_decay : float
+        L2 coefficient; coupled into the gradient (``sgd``, ``adam``) or decoupled
+        (``adamw``).
+    dtype : numpy dtype
+        Dtype of the parameters and of every state buffer.
+    """
+
+    name = ""
+
+    def __init__(self, n_params: int, n_decay: int, *, weight_decay: float = 0.0, dtype=np.float32):
+        self.n_decay = n_decay
+        self.weight_decay = float(weight_decay)
+        self.t = 0
+        self.state: dict[str, np.ndarray] = {}
+        self._tmp = np.empty(n_params, dtype)
+
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        """Apply one update to ``params`` (n_params,) from ``grads``; ``grads`` may be overwritten."""
+        self.t += 1
+        self._step(params, grads, lr)
+
+    def _step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        raise NotImplementedError
+
+    def _add_l2(self, params: np.ndarray, grads: np.ndarray) -> None:
+        """g += wd * w on the weights (coupled L2 regularisation)."""
+        if self.weight_decay:
+            k = self.n_decay
+            tmp = self._tmp[:k]
+            np.multiply(params[:k], self.weight_decay, out=tmp)
+            grads[:k] += tmp
+
+    def hyperparams(self) -> dict:
+        """Hyperparameters as given to the constructor (for repr and checkpoints)."""
+        return {"weight_decay": self.weight_decay}
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+        """State arrays and JSON-able scalars (step count) for a checkpoint."""
+        return dict(self.state), {"name": self.name, "t": self.t}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        """Restore what ``state_dict`` returned; shapes must match exactly."""
+        if scalars.get("name") != self.name:
+            raise CheckpointError(f"optimizer state is for {scalars.get('name')!r}, not {self.name!r}")
+        for key, buf in self.state.items():
+            if key not in arrays:
+                raise CheckpointError(f"optimizer state {key!r} is missing")
+            if arrays[key].shape != buf.shape:
+                raise CheckpointError(f"optimizer state {key!r} has shape {arrays[key].shape}, expected {buf.shape}")
+            buf[...] = arrays[key]
+        self.t = int(scalars["t"])
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    v <- mu v + g;  w <- w - lr v  (classical)  or  w <- w - lr (g + mu v)  (Nesterov).
+    """
+
+    name = "sgd"
+
+    def __init__(self, n_params: int, n_decay: int, *, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, dtype=np.float32):
+        super().__init__(n_params, n_decay, weight_decay=weight_decay, dtype=dtype)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        if self.momentum:
+            self.state["velocity"] = np.zeros(n_params, dtype)
+
+    def _step(self, params, grads, lr):
+        self._add_l2(params, grads)
+        tmp = self._tmp
+        if not self.momentum:
+            np.multiply(grads, lr, out=tmp)
+            params -= tmp
+            return
+        v = self.state["velocity"]
+        v *= self.momentum
+        v += grads
+        if self.nesterov:
+            np.multiply(v, self.momentum, out=tmp)
+            tmp += grads
+            tmp *= lr
+        else:
+            np.multiply(v, lr, out=tmp)
+        params -= tmp
+
+    def hyperparams(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov, **super().hyperparams()}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015); with ``decoupled=True`` it is AdamW (Loshchilov & Hutter 2019).
+
+    Textbook form: m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
+    w <- w - lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+
+    To save whole-buffer passes the state holds the moments scaled as
+    ``m~ = m / (1-b1)`` and ``v~ = v / (1-b2)``, so their updates need no multiply by
+    (1-b), and every scalar factor is folded into one step size and one epsilon:
+    w <- w - s * m~ / (sqrt(v~) + eps'), with c = sqrt((1-b2) / (1-b2^t)),
+    s = lr (1-b1) / ((1-b1^t) c) and eps' = eps / c. This is the same update, exactly
+    in real arithmetic.
+    """
+
+    name = "adam"
+
+    def __init__(self, n_params: int, n_decay: int, *, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled: bool = False, dtype=np.float32):
+        super().__init__(n_params, n_decay, weight_decay=weight_decay, dtype=dtype)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.decoupled = bool(decoupled)
+        if decoupled:
+            self.name = "adamw"
+        self.state["m"] = np.zeros(n_params, dtype)
+        self.state["v"] = np.zeros(n_params, dtype)
+
+    def _step(self, params, grads, lr):
+        b1, b2, t = self.beta1, self.beta2, self.t
+        if self.decoupled:
+            if self.weight_decay:
+                params[:self.n_decay] *= 1.0 - lr * self.weight_decay
+        else:
+            self._add_l2(params, grads)
+        m, v, tmp = self.state["m"], self.state["v"], self._tmp
+        m *= b1
+        m += grads
+        v *= b2
+        np.multiply(grads, grads, out=tmp)
+        v += tmp
+        c = np.sqrt((1.0 - b2) / (1.0 - b2 ** t))
+        step = lr * (1.0 - b1) / ((1.0 - b1 ** t) * c)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps / c
+        np.divide(m, tmp, out=tmp)
+        tmp *= step
+        params -= tmp
+
+    def hyperparams(self):
+        return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, **super().hyperparams()}
+
+
+def sgd(n_params, n_decay, **kw) -> SGD:
+    return SGD(n_params, n_decay, **kw)
+
+
+def adam(n_params, n_decay, **kw) -> Adam:
+    return Adam(n_params, n_decay, **kw)
+
+
+def adamw(n_params, n_decay, **kw) -> Adam:
+    return Adam(n_params, n_decay, decoupled=True, **kw)
+
+
+OPTIMIZERS = {"sgd": sgd, "adam": adam, "adamw": adamw}
+
+_ARGS = {"sgd": ("momentum", "nesterov", "weight_decay"),
+         "adam": ("beta1", "beta2", "eps", "weight_decay"),
+         "adamw": ("beta1", "beta2", "eps", "weight_decay")}
+
+
+def build(name: str, n_params: int, n_decay: int, dtype=np.float32, **options) -> Optimizer:
+    """Build the optimizer registered under ``name``, taking from ``options`` only its own arguments."""
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"optimizer.name: unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    kwargs = {k: options[k] for k in _ARGS[name] if k in options}
+    return OPTIMIZERS[name](n_params, n_decay, dtype=dtype, **kwargs)

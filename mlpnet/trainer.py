@@ -1,0 +1,362 @@
+"""The training loop: batches, validation, checkpoints, metrics, resume and failure handling.
+
+Files in a run directory, each replaced atomically at the end of every epoch:
+``config.yaml`` (resolved config), ``metrics.csv`` (one row per epoch), ``last.npz``
+(everything needed to resume) and ``best.npz`` (the best epoch by ``train.monitor``).
+Nothing is written before the first epoch finishes, so a run that fails early leaves an
+existing directory untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__, checkpoint, data, losses, optim, schedules
+from .config import Config, apply_overrides, from_dict
+from .errors import CheckpointError, MlpnetError, TrainingError
+from .evaluate import loss_and_accuracy
+from .fileio import write_text
+from .model import MLP, Architecture
+
+METRIC_FIELDS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+RESUMABLE_KEYS = ("train.epochs", "train.early_stopping", "train.threads", "data.path", "data.download")
+MODEL_FILES = ("last.npz", "best.npz")
+
+
+class Interrupted(MlpnetError):
+    """Training was stopped with Ctrl-C; the message says how to resume."""
+
+    exit_code = 130
+
+
+@dataclass
+class RunResult:
+    """What a finished (or early-stopped) run produced."""
+
+    out_dir: Path
+    epochs: int
+    best_epoch: int
+    best_value: float
+    monitor: str
+    stopped_early: bool
+    test: dict | None = None
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class _State:
+    """Everything that changes during training and must survive a resume."""
+
+    epoch: int = 0
+    step: int = 0
+    best_epoch: int = 0
+    best_value: float = math.nan
+    wait: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def build_model(cfg: Config, n_features: int, n_classes: int) -> MLP:
+    """The network a config describes, for data of the given width and class count."""
+    sizes = (n_features, *cfg.model.hidden, n_classes)
+    return MLP(Architecture(sizes, cfg.model.activation, cfg.output, cfg.model.dropout))
+
+
+def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None, resume_overrides: list[str] = (),
+          overwrite: bool = False, progress: bool | None = None, echo: Callable[[str], None] = print,
+          log_format: str | None = None, log_stream=None) -> RunResult:
+    """Train a model as ``cfg`` says, writing the run directory ``out_dir``.
+
+    Parameters
+    ----------
+    cfg : Config
+        Validated config (ignored when resuming: the checkpoint's own config is used,
+        with ``resume_overrides`` applied to the keys in ``RESUMABLE_KEYS``).
+    out_dir : path
+        Run directory. One that already holds a model is refused unless ``resume``
+        continues it or ``overwrite`` is set.
+    progress : bool or None
+        Show tqdm bars; None means "when stderr is a terminal".
+    echo : callable
+        Receives human-readable messages (one line each).
+    log_format : {"jsonl", "csv"} or None
+        Also write one machine-readable line per epoch to ``log_stream`` (stdout).
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C, after making sure ``last.npz`` holds the last finished epoch.
+    TrainingError
+        When the loss or the weights become non-finite; the last good checkpoints stay.
+    """
+    out_dir = Path(out_dir)
+    state = _State()
+    ckpt = None
+    if resume is not None:
+        ckpt = checkpoint.load(resume)
+        if "optim" not in {k.split(".")[0] for k in ckpt.arrays} or "rng" not in ckpt.meta:
+            raise CheckpointError(f"{resume}: this checkpoint has no training state to resume from; use last.npz")
+        cfg = apply_overrides(from_dict(ckpt.meta["config"], f"{resume} (stored config)"), list(resume_overrides),
+                              allowed=RESUMABLE_KEYS)
+    _check_out_dir(out_dir, resume, overwrite)
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    ds = data.load(cfg.data, cfg.seed, progress=progress)
+    model = build_model(cfg, ds.n_features, ds.n_classes)
+    rng = np.random.default_rng(data.train_seed(cfg.seed))
+    model.init(cfg.model.init, rng)
+    o = cfg.optimizer
+    opt = optim.build(o.name, model.n_params, model.n_weights, dtype=model.dtype, momentum=o.momentum,
+                      nesterov=o.nesterov, beta1=o.beta1, beta2=o.beta2, eps=o.eps, weight_decay=o.weight_decay)
+    loss = losses.get(cfg.loss)
+    steps_per_epoch = math.ceil(len(ds.train) / cfg.train.batch_size)
+    s = cfg.schedule
+    sched = schedules.build(s.name, o.lr, cfg.train.epochs, steps_per_epoch, warmup=s.warmup_epochs,
+                            step_size=s.step_size, gamma=s.gamma, min_lr=s.min_lr)
+    if ckpt is not None:
+        _restore(ckpt, model, opt, rng, state, cfg, resume)
+    monitor = cfg.train.monitor if ds.val is not None else cfg.train.monitor.replace("val_", "train_")
+    if ds.val is None and resume is None:
+        echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    best_params = model.params.copy() if ckpt is not None else None
+    if ckpt is not None and (out_dir / "best.npz").exists():
+        with contextlib.suppress(MlpnetError):
+            best_params = checkpoint.load(out_dir / "best.npz").model.params.copy()
+
+    threads = _thread_limit(cfg.train.threads)
+    batcher = data.Batcher(ds.train, ds.scale, cfg.train.batch_size, model.dtype)
+    n = len(ds.train)
+    bs = cfg.train.batch_size
+    stopped_early = False
+    base_meta = {"mlpnet_version": __version__, "classes": ds.classes, "input": ds.input,
+                 "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
+    extra_input = {f"input.{k}": v for k, v in ds.stats.items()}
+
+    with threads:
+        for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
+            t0 = time.perf_counter()
+            order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
+            bar = _bar(progress, steps_per_epoch, f"epoch {epoch}/{cfg.train.epochs}")
+            loss_sum = 0.0
+            correct = 0
+            try:
+                for b in range(steps_per_epoch):
+                    idx = order[b * bs:(b + 1) * bs]
+                    xb, yb = batcher.gather(idx)
+                    out = model.forward(xb, train=True, rng=rng)
+                    batch_loss = loss.value(out, yb)
+                    if not math.isfinite(batch_loss):
+                        raise TrainingError(_diverged(f"the loss became {batch_loss}", epoch, b + 1, steps_per_epoch,
+                                                      out_dir, state, sched(state.step)))
+                    loss_sum += batch_loss
+                    correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+                    delta = model.output_delta(len(yb))
+                    loss.delta(out, yb, model.grad_output, delta)
+                    model.backward(delta)
+                    opt.step(model.params, model.grads, sched(state.step))
+                    state.step += 1
+                    if bar is not None:
+                        bar.update(1)
+                        if b % 25 == 0 or b == steps_per_epoch - 1:
+                            seen = min((b + 1) * bs, n)
+                            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
+                if not np.isfinite(model.params).all():
+                    raise TrainingError(_diverged("the weights became non-finite", epoch, steps_per_epoch,
+                                                  steps_per_epoch, out_dir, state, sched(state.step - 1)))
+            except KeyboardInterrupt:
+                if bar is not None:
+                    bar.close()
+                raise Interrupted(_interrupted_message(epoch, out_dir, state)) from None
+            except BaseException:
+                if bar is not None:
+                    bar.close()
+                raise
+
+            row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n}
+            if ds.val is not None:
+                row["val_loss"], row["val_accuracy"] = loss_and_accuracy(model, loss, ds.val, ds.scale)
+            else:
+                row["val_loss"] = row["val_accuracy"] = math.nan
+            row["lr"] = sched(max(state.step - 1, 0))
+            row["seconds"] = time.perf_counter() - t0
+            state.epoch = epoch
+            state.history.append(row)
+
+            value = row[monitor]
+            improved = _better(value, state.best_value, monitor)
+            if improved:
+                state.best_epoch, state.best_value, state.wait = epoch, value, 0
+                best_params = model.params.copy()
+            else:
+                state.wait += 1
+            patience = cfg.train.early_stopping
+            stopped_early = bool(patience) and state.wait >= patience and epoch < cfg.train.epochs
+
+            try:
+                _save_epoch(out_dir, cfg, model, opt, rng, state, base_meta, extra_input, improved, monitor,
+                            status="early_stopped" if stopped_early else ("completed" if epoch == cfg.train.epochs else "running"))
+            except KeyboardInterrupt:
+                # The files are replaced atomically: whatever was interrupted is still whole.
+                raise Interrupted(_interrupted_message(epoch, out_dir, state)) from None
+
+            summary = _summary(row, cfg.train.epochs, improved)
+            if bar is not None:
+                bar.set_postfix_str(summary.split(": ", 1)[1], refresh=True)
+                bar.close()
+            else:
+                echo(summary)
+            if log_format:
+                _log_row(row, log_format, log_stream or sys.stdout, first=(len(state.history) == 1))
+            if stopped_early:
+                echo(f"early stopping: {monitor} has not improved for {patience} epochs "
+                     f"(best {state.best_value:.4f} at epoch {state.best_epoch})")
+                break
+
+    result = RunResult(out_dir=out_dir, epochs=state.epoch, best_epoch=state.best_epoch,
+                       best_value=state.best_value, monitor=monitor, stopped_early=stopped_early,
+                       history=state.history)
+    if ds.test is not None and best_params is not None and len(ds.test):
+        model.params[...] = best_params
+        test_loss, test_acc = loss_and_accuracy(model, loss, ds.test, ds.scale)
+        result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
+        best = checkpoint.load(out_dir / "best.npz")
+        best.meta["test"] = result.test
+        meta = {k: v for k, v in best.meta.items() if k not in ("format", "format_version", "architecture")}
+        checkpoint.save(out_dir / "best.npz", best.model, meta, best.arrays)
+    return result
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def _check_out_dir(out_dir: Path, resume, overwrite: bool) -> None:
+    held = [f for f in MODEL_FILES if (out_dir / f).exists()]
+    if not held or overwrite:
+        return
+    if resume is not None and Path(resume).resolve().parent == out_dir.resolve():
+        return
+    raise TrainingError(f"{out_dir}: already holds a model ({', '.join(held)}); continue it with "
+                        f"--resume {out_dir / 'last.npz'}, replace it with --overwrite, or choose --out")
+
+
+def _restore(ckpt, model: MLP, opt, rng, state: _State, cfg: Config, path) -> None:
+    meta = ckpt.meta
+    if tuple(meta["architecture"]["sizes"]) != model.arch.sizes:
+        raise CheckpointError(f"{path}: the checkpoint's network {meta['architecture']['sizes']} does not fit "
+                              f"the data ({list(model.arch.sizes)})")
+    model.params[...] = ckpt.model.params
+    opt.load_state_dict(ckpt.group("optim"), meta["optimizer"])
+    rng.bit_generator.state = meta["rng"]
+    best = meta["best"]
+    state.epoch, state.step = int(meta["epoch"]), int(meta["step"])
+    state.best_epoch, state.best_value = int(best["epoch"]), float(best["value"])
+    state.wait = int(meta.get("wait", 0))
+    state.history = [dict(r) for r in meta.get("history", [])]
+    if state.epoch >= cfg.train.epochs:
+        raise TrainingError(f"{path}: this run already trained {state.epoch} epochs (train.epochs is "
+                            f"{cfg.train.epochs}); continue it with --set train.epochs={state.epoch + 5}, say")
+
+
+def _save_epoch(out_dir: Path, cfg: Config, model: MLP, opt, rng, state: _State, base_meta: dict,
+                extra_input: dict, improved: bool, monitor: str, status: str) -> None:
+    row = state.history[-1]
+    meta = {**base_meta, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "epoch": state.epoch, "step": state.step, "metrics": row, "status": status,
+            "best": {"epoch": state.best_epoch, "monitor": monitor, "value": state.best_value},
+            "wait": state.wait, "history": state.history}
+    if state.epoch == 1 or not (out_dir / "config.yaml").exists():
+        write_text(out_dir / "config.yaml", cfg.to_yaml())
+    arrays, scalars = opt.state_dict()
+    # best.npz first: if the run is interrupted between the two writes, last.npz still
+    # describes an epoch whose best.npz is on disk.
+    if improved:
+        checkpoint.save(out_dir / "best.npz", model, meta, extra_input)
+    checkpoint.save(out_dir / "last.npz", model,
+                    {**meta, "optimizer": scalars, "rng": rng.bit_generator.state},
+                    {**extra_input, **{f"optim.{k}": v for k, v in arrays.items()}})
+    write_text(out_dir / "metrics.csv", _csv(state.history))
+
+
+def _csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _fmt(r.get(k)) for k in METRIC_FIELDS})
+    return buf.getvalue()
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.6g}"
+    return str(v)
+
+
+def _better(value: float, best: float, monitor: str) -> bool:
+    if math.isnan(value):
+        return False
+    if math.isnan(best):
+        return True
+    return value < best if monitor.endswith("loss") else value > best
+
+
+def _summary(row: dict, epochs: int, improved: bool) -> str:
+    parts = [f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}, acc {row['train_accuracy']:.4f}"]
+    if not math.isnan(row["val_loss"]):
+        parts.append(f"val_loss {row['val_loss']:.4f}, val_acc {row['val_accuracy']:.4f}")
+    parts.append(f"lr {row['lr']:.2g}, {row['seconds']:.1f}s{' *' if improved else ''}")
+    return ", ".join(parts)
+
+
+def _log_row(row: dict, fmt: str, stream, first: bool) -> None:
+    if fmt == "jsonl":
+        stream.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}) + "\n")
+    else:
+        text = _csv([row])
+        stream.write(text if first else text.split("\n", 1)[1])
+    stream.flush()
+
+
+def _bar(progress: bool, total: int, desc: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True, mininterval=0.2,
+                file=sys.stderr)
+
+
+def _thread_limit(threads: int | None):
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def _diverged(what: str, epoch: int, batch: int, total: int, out_dir: Path, state: _State, lr: float) -> str:
+    kept = (f"the last good checkpoint ({out_dir / 'last.npz'}, epoch {state.epoch}) is kept"
+            if state.epoch else "nothing was saved")
+    return (f"training diverged: {what} at epoch {epoch}, batch {batch}/{total}; {kept}; "
+            f"try a lower optimizer.lr (it was {lr:.3g})")
+
+
+def _interrupted_message(epoch: int, out_dir: Path, state: _State) -> str:
+    if state.epoch == 0:
+        return f"interrupted during epoch {epoch}, before any epoch finished; nothing was saved"
+    return (f"interrupted during epoch {epoch}; {out_dir / 'last.npz'} holds epoch {state.epoch}; "
+            f"resume with: mlpnet train --resume {out_dir / 'last.npz'}")
