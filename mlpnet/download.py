@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from tqdm import tqdm
 
@@ -190,7 +191,7 @@ def _download(url: str, final: Path, sha256: str, *, timeout: float, progress: b
             tmp.unlink(missing_ok=True)
 
 
-def _stream(url: str, out, *, timeout: float, progress: bool, label: str) -> str:
+def _stream(url: str, out: BinaryIO, *, timeout: float, progress: bool, label: str) -> str:
     """Copy the body of ``url`` into ``out``; return its SHA-256 hex digest."""
     request = urllib.request.Request(url, headers={"User-Agent": f"mlpnet/{__version__}"})
     digest = hashlib.sha256()
