@@ -181,7 +181,10 @@ def apply_overrides(cfg: Config, overrides: list[str], allowed: tuple[str, ...] 
         except yaml.YAMLError:
             value = text
         _set_dotted(raw, key.split("."), value, Config, source)
-        cfg = from_dict(raw, source)
+        _build(Config, raw, source, prefix="")  # type and range errors name this override
+    if overrides:
+        # Constraints across keys are checked once all overrides are in.
+        cfg = from_dict(raw, "--set " + " ".join(overrides))
     return cfg
 
 

@@ -147,7 +147,8 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
     extra_input = {f"input.{k}": v for k, v in ds.stats.items()}
 
-    with threads:
+    # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
+    with threads, np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
@@ -162,7 +163,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                     batch_loss = loss.value(out, yb)
                     if not math.isfinite(batch_loss):
                         raise TrainingError(_diverged(f"the loss became {batch_loss}", epoch, b + 1, steps_per_epoch,
-                                                      out_dir, state, sched(state.step)))
+                                                      out_dir, state, o.lr))
                     loss_sum += batch_loss
                     correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
                     delta = model.output_delta(len(yb))
@@ -177,7 +178,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
                 if not np.isfinite(model.params).all():
                     raise TrainingError(_diverged("the weights became non-finite", epoch, steps_per_epoch,
-                                                  steps_per_epoch, out_dir, state, sched(state.step - 1)))
+                                                  steps_per_epoch, out_dir, state, o.lr))
             except KeyboardInterrupt:
                 if bar is not None:
                     bar.close()
