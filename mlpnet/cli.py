@@ -155,6 +155,74 @@ def default_model() -> Path:
 
 
 @cli.command()
+@_model_option
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Which split of the dataset to evaluate on.")
+@click.option("--set", "overrides", multiple=True, metavar="data.KEY=VALUE",
+              help="Evaluate on other data, e.g. --set data.path=other/folder; repeatable.")
+@_json_option
+@click.option("--plots", "plots_dir", type=click.Path(path_type=Path), default=None,
+              help="Write confusion_matrix.png and misclassified.png into this folder (needs mlpnet[plot]).")
+@_debug_option
+@handle_errors
+def evaluate(model_path, split, overrides, as_json, plots_dir):
+    """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix."""
+    import json
+
+    from .evaluate import evaluate_checkpoint, write_plots
+    from .metrics import format_report
+    from .plots import PlotUnavailable
+
+    ev = evaluate_checkpoint(model_path or default_model(), split, list(overrides))
+    if as_json:
+        click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.report.to_dict()}))
+    else:
+        click.echo(f"{ev.checkpoint} on the {split} split")
+        click.echo(format_report(ev.report))
+    if plots_dir is not None:
+        try:
+            for p in write_plots(ev, plots_dir):
+                click.echo(f"wrote {p}", err=True)
+        except PlotUnavailable as err:
+            click.echo(f"note: {err}", err=True)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE_OR_DIR...")
+@_model_option
+@click.option("--top-k", "top_k", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many classes to list per image.")
+@_json_option
+@click.option("--save-preprocessed", "save_dir", type=click.Path(path_type=Path), default=None,
+              help="Write the 28x28 image the network actually saw into this folder.")
+@_debug_option
+@handle_errors
+def predict(inputs, model_path, top_k, as_json, save_dir):
+    """Classify images (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, or CSV rows.
+
+    Photos and drawings of digits, dark ink on light paper included, are normalised the
+    way MNIST was (see --save-preprocessed for what the network saw).
+    """
+    from .errors import MlpnetError
+    from .predict import format_prediction, predict_files
+
+    res = predict_files(model_path or default_model(), list(inputs), top_k=top_k, save_dir=save_dir)
+    if as_json:
+        import json
+
+        click.echo(json.dumps([p.to_dict() for p in res.predictions]))
+    else:
+        for p in res.predictions:
+            click.echo(format_prediction(p))
+    for err in res.errors:
+        click.echo(f"error: {err}", err=True)
+    if res.errors:
+        total = len(res.predictions) + len(res.errors)
+        raise MlpnetError(f"{len(res.errors)} of {total} input(s) could not be predicted" if res.predictions
+                          else "nothing could be predicted")
+
+
+@cli.command()
 @click.argument("checkpoint_path", metavar="[CKPT]", required=False, type=click.Path(path_type=Path))
 @_json_option
 @_debug_option

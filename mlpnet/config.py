@@ -49,7 +49,7 @@ class DataConfig:
     test_path: str | None = None
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True)
     image_mode: str = _opt("gray", choices=("gray", "rgb"))
-    image_size: int = _opt(28, lo=1, hi=1024)
+    image_size: int | None = _opt(None, lo=1, hi=1024)
 
 
 @dataclass

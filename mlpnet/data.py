@@ -7,66 +7,23 @@ float32. Every split is ``x (n, n_features)`` with integer labels ``y (n,)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import sources
+from . import owndata, sources
 from .config import DataConfig
 from .errors import DataError
+from .splits import MNIST_INPUT, Dataset, Split
+from .tabular import Standardizer
 
 MNIST_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 NAMED_CLASSES = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_CLASSES}
 
-MNIST_INPUT = {"kind": "image", "height": 28, "width": 28, "channels": 1,
-               "polarity": "light_on_dark", "preprocess": "mnist"}
-
-
-@dataclass
-class Split:
-    """One split: ``x (n, n_features)`` uint8 or float32, ``y (n,)`` int64."""
-
-    x: np.ndarray
-    y: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-
-@dataclass
-class Dataset:
-    """Train/validation/test splits plus what a checkpoint needs to read new inputs."""
-
-    train: Split
-    val: Split | None
-    test: Split | None
-    classes: list[str]
-    input: dict
-    scale: float = 1.0
-    """Factor turning stored values into network inputs (1/255 for uint8 images)."""
-    stats: dict[str, np.ndarray] = field(default_factory=dict)
-    """Standardization statistics (``mean``, ``std``) of tabular features, else empty."""
-
-    @property
-    def n_features(self) -> int:
-        return self.train.x.shape[1]
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.classes)
-
-    def split(self, name: str) -> Split:
-        """The split called ``train``, ``val`` or ``test``; a DataError if it is empty."""
-        part = {"train": self.train, "val": self.val, "test": self.test}[name]
-        if part is None or len(part) == 0:
-            raise DataError(f"this dataset has no {name} split")
-        return part
-
-
-def load(cfg: DataConfig, seed: int, *, progress: bool = True) -> Dataset:
+def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str] | None = None,
+         stats: dict[str, np.ndarray] | None = None) -> Dataset:
     """Load the dataset a config names and hold out its validation split.
 
     Parameters
@@ -75,6 +32,11 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True) -> Dataset:
         The ``data`` section of a run config.
     seed : int
         Run seed; the validation split depends on it alone.
+    classes : list of str, optional
+        Class names of a trained model: labels are encoded to match them (CSV data).
+    stats : dict, optional
+        A trained model's feature statistics (``mean``, ``std``), applied instead of
+        statistics fitted on this data's training split.
     """
     kind = cfg.dataset
     if kind in NAMED_CLASSES:
@@ -86,10 +48,25 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True) -> Dataset:
     elif kind == "npz":
         ds = _load_npz(Path(cfg.path))
     else:
-        from . import owndata  # csv and image folders: their own module
-        ds = owndata.load(cfg, seed)
-    ds.train, ds.val = split_validation(ds.train, cfg.val_size, seed, where=f"data.val_size")
+        ds = owndata.load(cfg, seed, classes=classes)
+    ds.train, ds.val = split_validation(ds.train, cfg.val_size, seed, where="data.val_size")
+    if ds.input["kind"] == "tabular":
+        _standardize(ds, stats)
     return ds
+
+
+def _standardize(ds: Dataset, stats: dict[str, np.ndarray] | None) -> None:
+    """Scale features to zero mean, unit variance with statistics of the training split only."""
+    if stats is None:
+        fitted = Standardizer.fit(ds.train.x)
+        stats = {"mean": fitted.mean, "std": fitted.std}
+    elif stats["mean"].shape != (ds.n_features,):
+        raise DataError(f"the data has {ds.n_features} features but the model was trained on {stats['mean'].shape[0]}")
+    scaler = Standardizer(stats["mean"], stats["std"])
+    for part in (ds.train, ds.val, ds.test):
+        if part is not None:
+            part.x = scaler.apply(part.x)
+    ds.stats = stats
 
 
 def split_validation(train: Split, val_size: int | float, seed: int, where: str = "val_size") -> tuple[Split, Split | None]:

@@ -1,11 +1,18 @@
-"""Running a model over a whole split, in batches, without holding float copies of the data."""
+"""Running a model over a whole split, in batches, and reporting how good it is."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
+from . import checkpoint, data, losses, plots
+from .config import apply_overrides, from_dict
 from .data import Batcher, Split
+from .errors import ConfigError, DataError
 from .losses import Loss
+from .metrics import Accumulator, Report
 from .model import MLP
 
 EVAL_BATCH = 4096
@@ -27,3 +34,72 @@ def loss_and_accuracy(model: MLP, loss: Loss, split: Split, scale: float) -> tup
     """Mean loss and accuracy of ``model`` on ``split``."""
     probs = predict_split(model, split, scale)
     return loss.value(probs, split.y) / len(split), float(np.mean(probs.argmax(axis=1) == split.y))
+
+
+@dataclass
+class Evaluation:
+    """A metrics report plus what the plots need (outputs and labels of every sample)."""
+
+    report: Report
+    probs: np.ndarray
+    split: Split
+    scale: float
+    input: dict
+    checkpoint: Path
+
+
+def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[str] = (), *,
+                        progress: bool = False) -> Evaluation:
+    """Evaluate a saved model on a split of its dataset (or another one, via ``data.*`` overrides).
+
+    Parameters
+    ----------
+    path : path
+        Checkpoint (``best.npz`` or ``last.npz``).
+    split : {"test", "val", "train"}
+        Which split; ``val`` is the same held-out set as in training (same seed).
+    overrides : list of str
+        ``data.KEY=VALUE`` items, e.g. ``data.path=other/folder``.
+    """
+    ckpt = checkpoint.load(path)
+    bad = [o for o in overrides if not o.strip().startswith("data.")]
+    if bad:
+        raise ConfigError(f"--set {bad[0]}: evaluate can only change data.* keys")
+    cfg = apply_overrides(from_dict(ckpt.meta["config"], f"{path} (stored config)"), list(overrides))
+    stats = ckpt.group("input") or None
+    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=stats)
+    model = ckpt.model
+    if ds.n_features != model.arch.sizes[0]:
+        raise DataError(f"{cfg.data.path or cfg.data.dataset}: samples have {ds.n_features} features but the "
+                        f"model {path} expects {model.arch.sizes[0]}")
+    if ds.n_classes > len(ckpt.classes):
+        raise DataError(f"{cfg.data.path or cfg.data.dataset}: {ds.n_classes} classes but the model {path} "
+                        f"knows {len(ckpt.classes)}")
+    part = ds.split(split)
+    loss = losses.get(cfg.loss)
+    acc = Accumulator(len(ckpt.classes))
+    probs = np.empty((len(part), len(ckpt.classes)), model.dtype)
+    batcher = Batcher(part, ds.scale, min(EVAL_BATCH, len(part)), model.dtype)
+    for start in range(0, len(part), EVAL_BATCH):
+        stop = min(start + EVAL_BATCH, len(part))
+        xb, yb = batcher.slice(start, stop)
+        out = model.forward(xb)
+        probs[start:stop] = out
+        acc.update(out, yb, loss.value(out, yb))
+    return Evaluation(report=acc.result(ckpt.classes), probs=probs, split=part, scale=ds.scale,
+                      input=ckpt.meta.get("input", {}), checkpoint=Path(path))
+
+
+def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
+    """``confusion_matrix.png`` and, for image data, ``misclassified.png`` in ``out_dir``."""
+    out_dir = Path(out_dir)
+    r = ev.report
+    title = f"{ev.checkpoint} (n={r.n}, accuracy {r.accuracy:.2%})"
+    written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
+    if ev.input.get("kind") == "image":
+        h, w, c = ev.input["height"], ev.input["width"], ev.input.get("channels", 1)
+        shape = (len(ev.split), h, w) if c == 1 else (len(ev.split), h, w, c)
+        images = ev.split.x.reshape(shape)
+        written.append(plots.plot_misclassified(images, ev.split.y, ev.probs.argmax(axis=1), ev.probs, r.classes,
+                                                out_dir / "misclassified.png"))
+    return written

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__, checkpoint, data, losses, optim, schedules
+from . import __version__, checkpoint, data, losses, optim, plots, schedules
 from .config import Config, apply_overrides, from_dict
 from .errors import CheckpointError, MlpnetError, TrainingError
 from .evaluate import loss_and_accuracy
@@ -228,6 +228,10 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                      f"(best {state.best_value:.4f} at epoch {state.best_epoch})")
                 break
 
+    try:
+        plots.plot_curves(state.history, out_dir / "curves.png", title=f"{cfg.name}: {out_dir}")
+    except plots.PlotUnavailable as err:
+        echo(f"note: {err} (curves.png not written)")
     result = RunResult(out_dir=out_dir, epochs=state.epoch, best_epoch=state.best_epoch,
                        best_value=state.best_value, monitor=monitor, stopped_early=stopped_early,
                        history=state.history)
@@ -236,7 +240,8 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
         test_loss, test_acc = loss_and_accuracy(model, loss, ds.test, ds.scale)
         result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
         best = checkpoint.load(out_dir / "best.npz")
-        best.meta["test"] = result.test
+        best.meta.update(test=result.test, status="early_stopped" if stopped_early else "completed",
+                         run_epochs=state.epoch)
         meta = {k: v for k, v in best.meta.items() if k not in ("format", "format_version", "architecture")}
         checkpoint.save(out_dir / "best.npz", best.model, meta, best.arrays)
     return result

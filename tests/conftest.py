@@ -31,14 +31,38 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 
 def make_blobs_npz(path: Path, n_train: int = 600, n_test: int = 200, seed: int = 0, n_classes: int = 4) -> Path:
-    """A tiny learnable image dataset: each class a fixed random 28x28 pattern plus noise, uint8."""
-    rng = np.random.default_rng(seed)
-    protos = rng.integers(0, 256, size=(n_classes, 28, 28))
+    """A tiny learnable image set in MNIST form: light strokes on black, centred, uint8 (n, 28, 28).
 
+    Class 0 is a horizontal bar, 1 a vertical bar, 2 a cross, 3 a square outline, each
+    with random stroke width, size, brightness and noise.
+    """
+    rng = np.random.default_rng(seed)
+    return _save_shapes(path, rng, n_train, n_test, n_classes)
+
+
+def draw_shape(label: int, rng: np.random.Generator) -> np.ndarray:
+    """One 28x28 uint8 image of class ``label`` (see make_blobs_npz)."""
+    img = np.zeros((28, 28), np.float64)
+    half = int(rng.integers(6, 10))  # half the extent of the shape
+    t = int(rng.integers(2, 4))  # stroke width
+    c = 14 + int(rng.integers(-1, 2))
+    lo, hi = c - half, c + half
+    if label in (0, 2):
+        img[c - t // 2:c - t // 2 + t, lo:hi] = 1
+    if label in (1, 2):
+        img[lo:hi, c - t // 2:c - t // 2 + t] = 1
+    if label == 3:
+        img[lo:hi, lo:lo + t] = img[lo:hi, hi - t:hi] = 1
+        img[lo:lo + t, lo:hi] = img[hi - t:hi, lo:hi] = 1
+    img *= rng.uniform(0.7, 1.0)
+    img += rng.uniform(0, 0.05, img.shape)
+    return np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+def _save_shapes(path, rng, n_train, n_test, n_classes):
     def draw(n):
         y = rng.integers(0, n_classes, n)
-        x = protos[y] * 0.6 + rng.integers(0, 100, size=(n, 28, 28))
-        return np.clip(x, 0, 255).astype(np.uint8), y.astype(np.int64)
+        return np.stack([draw_shape(int(k), rng) for k in y]), y.astype(np.int64)
 
     x_tr, y_tr = draw(n_train)
     x_te, y_te = draw(n_test)

@@ -1,0 +1,195 @@
+"""The command line end to end (CliRunner, small generated data, isolated folders)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from mlpnet.cli import cli
+
+from conftest import make_blobs_npz
+
+FAST = ["--set", "model.hidden=[16]", "--set", "train.epochs=2", "--set", "data.val_size=100",
+        "--set", "train.batch_size=64", "--set", "optimizer.lr=0.01"]
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def _train(runner, tmp_path, *extra):
+    npz = make_blobs_npz(tmp_path / "blobs.npz")
+    return runner.invoke(cli, ["train", "--set", "data.dataset=npz", "--set", f"data.path={npz}", *FAST, *extra])
+
+
+def _one_line_error(result, code=None):
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error: "), result.output
+    return lines[-1]
+
+
+def test_help_lists_commands(runner):
+    r = runner.invoke(cli, ["--help"])
+    assert r.exit_code == 0
+    for cmd in ("train", "evaluate", "predict", "info"):
+        assert cmd in r.output
+
+
+def test_train_evaluate_predict_info(runner, tmp_path):
+    r = _train(runner, tmp_path)
+    assert r.exit_code == 0, r.output
+    run = Path("runs/mnist")
+    assert "test accuracy" in r.output and f"model: {run / 'best.npz'}" in r.output
+    assert Path("runs/latest").resolve() == run.resolve()
+    for f in ("config.yaml", "metrics.csv", "last.npz", "best.npz"):
+        assert (run / f).exists()
+
+    r = runner.invoke(cli, ["evaluate", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert {"n", "loss", "accuracy", "confusion_matrix", "per_class", "classes"} <= set(d)
+    assert d["n"] == 200 and len(d["confusion_matrix"]) == 4 and d["accuracy"] > 0.9
+    assert {"label", "precision", "recall", "f1", "support"} <= set(d["per_class"][0])
+    assert sum(map(sum, d["confusion_matrix"])) == 200
+
+    r = runner.invoke(cli, ["evaluate", "--split", "val"])
+    assert r.exit_code == 0 and "n=100" in r.output and "precision" in r.output
+
+    # a generated class-0 image, as a user's PNG
+    with np.load(tmp_path / "blobs.npz") as f:
+        x, y = f["x_test"], f["y_test"]
+    Image.fromarray(x[0]).save("a.png")
+    r = runner.invoke(cli, ["predict", "a.png", "--json", "--top-k", "2"])
+    assert r.exit_code == 0, r.output
+    [p] = json.loads(r.output)
+    assert p["file"] == "a.png" and len(p["top_k"]) == 2 and set(p) >= {"index", "label", "probability"}
+
+    r = runner.invoke(cli, ["info", str(run / "best.npz"), "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["architecture"]["sizes"] == [784, 16, 4]
+    r = runner.invoke(cli, ["info"])
+    assert r.exit_code == 0 and "784-16-4" in r.output
+
+
+def test_print_config_prints_resolved_yaml_and_exits(runner):
+    r = runner.invoke(cli, ["train", "--print-config", "--set", "train.epochs=7"])
+    assert r.exit_code == 0 and "epochs: 7" in r.output and not Path("runs").exists()
+
+
+@pytest.mark.parametrize("args,match", [
+    (["train", "--set", "train.epoch=3"], "did you mean 'epochs'"),
+    (["train", "-c", "missing.yaml"], "missing.yaml: no such config file"),
+    (["train", "--set", "optimizer.lr=-1"], "optimizer.lr: -1.0 is out of range"),
+    (["evaluate", "--model", "nope.npz"], "nope.npz: no such checkpoint"),
+    (["info", "nope.npz"], "nope.npz: no such checkpoint"),
+    (["predict", "x.png", "--model", "nope.npz"], "nope.npz: no such checkpoint"),
+])
+def test_errors_are_one_line_without_traceback(runner, args, match):
+    line = _one_line_error(runner.invoke(cli, args))
+    assert match in line
+
+
+def test_yaml_syntax_error_names_file(runner, tmp_path):
+    Path("bad.yaml").write_text("model: {hidden: [1, 2}\n")
+    assert "bad.yaml: YAML syntax error at line 1" in _one_line_error(runner.invoke(cli, ["train", "-c", "bad.yaml"]), 2)
+
+
+def test_debug_shows_traceback(runner):
+    r = runner.invoke(cli, ["train", "--set", "train.epoch=3", "--debug"])
+    assert r.exit_code != 0
+    assert "Traceback" in r.output or r.exc_info is not None
+
+
+def test_missing_dataset_file(runner):
+    line = _one_line_error(runner.invoke(cli, ["train", "--set", "data.dataset=npz", "--set", "data.path=none.npz"]))
+    assert "none.npz: no such file" in line
+
+
+def test_npz_with_mismatched_lengths(runner, tmp_path):
+    np.savez("bad.npz", x_train=np.zeros((5, 784), np.uint8), y_train=np.zeros(4, np.int64),
+             x_test=np.zeros((2, 784), np.uint8), y_test=np.zeros(2, np.int64))
+    line = _one_line_error(runner.invoke(cli, ["train", "--set", "data.dataset=npz", "--set", "data.path=bad.npz"]))
+    assert "bad.npz: x_train has 5 samples but y_train has 4" in line
+
+
+def test_truncated_checkpoint(runner, tmp_path):
+    assert _train(runner, tmp_path).exit_code == 0
+    data = Path("runs/mnist/best.npz").read_bytes()
+    Path("cut.npz").write_bytes(data[: len(data) // 3])
+    assert "cut.npz: truncated or corrupt checkpoint" in _one_line_error(runner.invoke(cli, ["evaluate", "--model", "cut.npz"]))
+
+
+def test_existing_run_is_refused_then_resumed(runner, tmp_path):
+    assert _train(runner, tmp_path).exit_code == 0
+    before = Path("runs/mnist/best.npz").read_bytes()
+    line = _one_line_error(_train(runner, tmp_path))
+    assert "already holds a model" in line and Path("runs/mnist/best.npz").read_bytes() == before
+    r = runner.invoke(cli, ["train", "--resume", "runs/mnist/last.npz", "--set", "train.epochs=3"])
+    assert r.exit_code == 0, r.output
+    assert Path("runs/mnist/metrics.csv").read_text().count("\n") == 4  # header + 3 epochs
+    line = _one_line_error(runner.invoke(cli, ["train", "--resume", "runs/mnist/last.npz", "--set", "model.hidden=[3]",
+                                               "--set", "train.epochs=5"]))
+    assert "model.hidden cannot change when resuming" in line
+    line = _one_line_error(runner.invoke(cli, ["train", "--resume", "runs/mnist/last.npz", "-c", "x.yaml"]))
+    assert "--resume uses the config stored in the checkpoint" in line
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(runner, tmp_path, monkeypatch):
+    from mlpnet import data as data_mod
+
+    calls = {"n": 0}
+    real = data_mod.Batcher.gather
+
+    def gather(self, idx):
+        calls["n"] += 1
+        if calls["n"] == 12:  # during epoch 2 (8 batches per epoch)
+            raise KeyboardInterrupt
+        return real(self, idx)
+
+    monkeypatch.setattr(data_mod.Batcher, "gather", gather)
+    r = _train(runner, tmp_path)
+    assert r.exit_code == 130 and "Traceback" not in r.output
+    assert "interrupted during epoch 2" in r.output and "mlpnet train --resume runs/mnist/last.npz" in r.output
+    assert Path("runs/mnist/last.npz").exists()
+
+
+def test_predict_errors_keep_going(runner, tmp_path):
+    assert _train(runner, tmp_path).exit_code == 0
+    with np.load(tmp_path / "blobs.npz") as f:
+        Image.fromarray(f["x_test"][0]).save("ok.png")
+    Image.new("L", (40, 40), 255).save("blank.png")
+    Path("text.png").write_text("not an image")
+    r = runner.invoke(cli, ["predict", "ok.png", "blank.png", "text.png", "missing.png"])
+    assert r.exit_code == 1
+    out = r.output
+    assert "ok.png:" in out
+    assert "error: blank.png: no ink found" in out
+    assert "error: text.png: not a recognised image file" in out
+    assert "error: missing.png: no such file" in out
+    assert "error: 3 of 4 input(s) could not be predicted" in out
+    assert "Traceback" not in out
+
+
+def test_predict_json_has_nothing_else_on_stdout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    assert _train(runner, tmp_path).exit_code == 0
+    with np.load(tmp_path / "blobs.npz") as f:
+        Image.fromarray(f["x_test"][0]).save("ok.png")
+    Path("imgs").mkdir()
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save("imgs/blank.png")
+    r = runner.invoke(cli, ["predict", "ok.png", "imgs", "--json", "--save-preprocessed", "seen"])
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)[0]["file"] == "ok.png"
+    assert "blank.png: no ink found" in r.stderr
+    assert Image.open("seen/ok.png").size == (28, 28)
