@@ -49,7 +49,7 @@ def handle_errors(f):
         except MlpnetError as err:
             if debug:
                 traceback.print_exc()
-            click.echo(f"error: {err}", err=True)
+            click.echo("error: " + str(err).replace("\n", "\\n"), err=True)  # always one line
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
             if debug:

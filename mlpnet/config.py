@@ -170,7 +170,7 @@ def apply_overrides(cfg: Config, overrides: list[str], allowed: tuple[str, ...] 
     for item in overrides:
         key, sep, text = item.partition("=")
         key = key.strip()
-        source = f"--set {item}"
+        source = f"--set {_printable(item)}"
         if not sep or not key:
             raise ConfigError(f"{source}: expected KEY=VALUE, e.g. --set train.epochs=5")
         if allowed is not None and key not in allowed:
@@ -184,7 +184,7 @@ def apply_overrides(cfg: Config, overrides: list[str], allowed: tuple[str, ...] 
         _build(Config, raw, source, prefix="")  # type and range errors name this override
     if overrides:
         # Constraints across keys are checked once all overrides are in.
-        cfg = from_dict(raw, "--set " + " ".join(overrides))
+        cfg = from_dict(raw, "--set " + " ".join(map(_printable, overrides)))
     return cfg
 
 
@@ -328,6 +328,11 @@ def _type_name(hint: Any) -> str:
     if typing.get_origin(hint) is list:
         return f"a list of {_type_name(typing.get_args(hint)[0])}"
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so that an error stays on one line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _show(value: Any) -> str:
