@@ -42,6 +42,8 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
     if kind in NAMED_CLASSES:
         x_tr, y_tr, x_te, y_te = sources.load_named(kind, cfg.path, download=cfg.download, progress=progress)
         ds = _image_dataset(x_tr, y_tr, x_te, y_te, NAMED_CLASSES[kind], kind)
+        if kind == "fashion-mnist":
+            ds.input["box"] = 28
     elif kind == "idx":
         x_tr, y_tr, x_te, y_te = sources.load_idx_dir(Path(cfg.path))
         ds = _image_dataset(x_tr, y_tr, x_te, y_te, None, cfg.path)

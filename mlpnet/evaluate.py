@@ -94,7 +94,7 @@ def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
     """``confusion_matrix.png`` and, for image data, ``misclassified.png`` in ``out_dir``."""
     out_dir = Path(out_dir)
     r = ev.report
-    title = f"{ev.checkpoint} (n={r.n}, accuracy {r.accuracy:.2%})"
+    title = str(ev.checkpoint)
     written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
     if ev.input.get("kind") == "image":
         h, w, c = ev.input["height"], ev.input["width"], ev.input.get("channels", 1)
