@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+import imagestyles
 import numpy as np
 import pytest
 
@@ -13,11 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def real_mnist_dir() -> Path | None:
     """The real MNIST test set shipped beside the repo (``../shared/data/mnist-t10k``), if present."""
-    candidates = [os.environ.get("MLPNET_TEST_MNIST"), REPO.parent / "shared" / "data" / "mnist-t10k"]
-    for c in candidates:
-        if c and (Path(c) / "t10k-images-idx3-ubyte.gz").exists():
-            return Path(c)
-    return None
+    return imagestyles.mnist_dir()
 
 
 @pytest.fixture(autouse=True)

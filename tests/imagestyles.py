@@ -7,13 +7,11 @@ is also written there in the style's real format (PNG, JPEG, GIF), so the
 decoding path is exercised; lossy formats are round-tripped in memory too, so
 the returned image carries the same artefacts as the file.
 
-Also holds a tiny private IDX reader and the lookup of the MNIST test set
-(``mlpnet/idx.py`` will replace the reader).
+Also holds the lookup of the real MNIST test set shipped beside the repo.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 from collections.abc import Callable
@@ -21,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
+
+from mlpnet.idx import read_idx_pair
 
 Style = Callable[..., Image.Image]
 
@@ -37,20 +37,9 @@ def mnist_dir() -> Path | None:
     return None
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file of uint8 (magic 0x0000_08_NN): header of NN big-endian sizes."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    ndim = raw[3]
-    if raw[:3] != b"\x00\x00\x08":
-        raise ValueError(f"{path}: not a uint8 IDX file")
-    shape = tuple(int(n) for n in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 def load_t10k(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST test images ``(10000, 28, 28)`` uint8 and labels ``(10000,)`` uint8."""
-    return _read_idx(folder / MNIST_FILES[0]), _read_idx(folder / MNIST_FILES[1])
+    """MNIST test images ``(10000, 28, 28)`` uint8 and labels ``(10000,)`` int64."""
+    return read_idx_pair(folder / MNIST_FILES[0], folder / MNIST_FILES[1])
 
 
 def _save(img: Image.Image, path: Path | None, fmt: str, **kw) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import struct
 from pathlib import Path
 
 import numpy as np
+import imagestyles
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -222,16 +222,11 @@ def test_fuzz_mutated_valid_file(fuzz_dir, ops, compress, dtype):
 
 # --- the real MNIST test split, when the shared data folder is present ---
 
-def mnist_dir() -> Path:
-    env = os.environ.get("MLPNET_TEST_MNIST")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared/data/mnist-t10k"
-
-
 def test_real_mnist_t10k():
-    folder = mnist_dir()
+    folder = imagestyles.mnist_dir()
+    if folder is None:
+        pytest.skip("the MNIST t10k files (../shared/data/mnist-t10k) are not present")
     images, labels = folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz"
-    if not (images.is_file() and labels.is_file()):
-        pytest.skip(f"{folder} does not hold the MNIST t10k files")
     x, y = read_idx_pair(images, labels)
     assert x.shape == (10000, 28, 28) and x.dtype == np.uint8
     assert y.shape == (10000,) and y.dtype == np.int64

@@ -8,12 +8,18 @@ written out as an ``idx`` dataset folder. Skipped only where that data is absent
 from __future__ import annotations
 
 import gzip
+import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import imagestyles
+from click.testing import CliRunner
+
 from mlpnet import config, trainer
+from mlpnet.cli import cli
 from mlpnet.idx import read_idx_pair
 
 from conftest import REPO, real_mnist_dir
@@ -48,11 +54,39 @@ def _train(cfg_file, digits_dir, out, *extra):
     return trainer.train(cfg, out, progress=False, echo=lambda s: None)
 
 
+@pytest.fixture(scope="module")
+def default_run(digits_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("default") / "run"
+    return _train("mnist.yaml", digits_dir, out, "train.epochs=8")
+
+
 @needs_mnist
-def test_default_config_learns_real_digits(digits_dir, tmp_path):
+def test_default_config_learns_real_digits(default_run):
     # 7,000 training digits, 8 epochs: the default network reaches >= 95% on 2,000 unseen digits.
-    r = _train("mnist.yaml", digits_dir, tmp_path / "run", "train.epochs=8")
-    assert r.test["accuracy"] >= 0.95, r.test
+    assert default_run.test["accuracy"] >= 0.95, default_run.test
+
+
+@needs_mnist
+def test_predict_reads_users_images_about_as_well_as_originals(default_run, tmp_path):
+    """Unseen real digits saved as user-like image files (dark ink on paper, photos as JPEG,
+    transparent PNGs, tiny digits in big frames, ...) are read through `mlpnet predict`
+    within a few points of the plain 28x28 originals."""
+    x, y = read_idx_pair(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz")
+    digits, labels = x[-150:], y[-150:]
+    model = default_run.out_dir / "best.npz"
+    accuracy = {}
+    for style, draw in imagestyles.STYLES.items():
+        folder = tmp_path / style
+        folder.mkdir()
+        rng = np.random.default_rng(0)
+        for i, d in enumerate(digits):
+            draw(d, rng, folder / f"{i:03d}{imagestyles.EXTENSIONS[style]}")
+        r = CliRunner().invoke(cli, ["predict", str(folder), "--model", str(model), "--json"])
+        assert r.exit_code == 0, r.output
+        got = {Path(p["file"]).stem: p["index"] for p in json.loads(r.output)}
+        accuracy[style] = np.mean([got[f"{i:03d}"] == labels[i] for i in range(len(digits))])
+    for style, acc in accuracy.items():
+        assert acc >= accuracy["original"] - 0.05, accuracy
 
 
 @needs_mnist
