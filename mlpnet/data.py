@@ -43,7 +43,7 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
         x_tr, y_tr, x_te, y_te = sources.load_named(kind, cfg.path, download=cfg.download, progress=progress)
         ds = _image_dataset(x_tr, y_tr, x_te, y_te, NAMED_CLASSES[kind], kind)
         if kind == "fashion-mnist":
-            ds.input["box"] = 28
+            ds.input["preprocess"] = "fit"  # products fill the frame; see preprocess.to_frame
     elif kind == "idx":
         x_tr, y_tr, x_te, y_te = sources.load_idx_dir(Path(cfg.path))
         ds = _image_dataset(x_tr, y_tr, x_te, y_te, None, cfg.path)

@@ -126,8 +126,11 @@ def _image_input(path: Path, info: dict) -> np.ndarray:
     if info.get("kind") == "tabular":
         raise DataError(f"{path}: this model reads CSV rows of {len(info['features'])} features, not images")
     img = preprocess.load_image(path)
-    if info.get("preprocess", "mnist") == "mnist":
-        return preprocess.to_mnist(img, size=info.get("height", 28), box=info.get("box", 20), name=str(path))
+    how = info.get("preprocess", "mnist")
+    if how == "mnist":
+        return preprocess.to_mnist(img, size=info.get("height", 28), name=str(path))
+    if how == "fit":
+        return preprocess.to_frame(img, size=info.get("height", 28), name=str(path))
     h, w = info["height"], info["width"]
     mode = "RGB" if info.get("channels", 1) == 3 else "L"
     try:

@@ -139,6 +139,49 @@ def to_mnist(
     return _fit_and_centre(_crop_to_ink(ink, name), size, box)
 
 
+def to_frame(img: Image.Image, *, size: int = 28, name: str = "<image>") -> np.ndarray:
+    """Normalise a picture of one object the way Fashion-MNIST was made.
+
+    Fashion-MNIST items are light on black and fill the frame: the product is cropped to
+    its bounding box, scaled so its longer side is ``size`` (aspect kept) and centred.
+    Steps: composite transparency, grayscale, invert if the object is darker than the
+    background (judged from the border), subtract the background level, crop to what
+    stands out from it, scale, centre, and stretch so the brightest pixel is 255. An
+    image already ``size`` x ``size`` on a dark background is returned unchanged.
+
+    Returns
+    -------
+    np.ndarray
+        ``(size, size)`` uint8, light object on black.
+
+    Raises
+    ------
+    ImageError
+        ``"<name>: nothing stands out from the background (blank image?)"``.
+    """
+    gray = _composite_gray(img, name)
+    if gray.shape == (size, size) and float(np.median(_border(gray))) <= 0.05:
+        return np.rint(gray * 255).astype(np.uint8)
+    if _ink_is_dark(gray):
+        gray = 1.0 - gray
+    obj = np.clip(gray - float(np.median(_border(gray))), 0.0, None)
+    peak = float(_mean2x2(obj).max())
+    if peak < MIN_CONTRAST:
+        raise ImageError(f"{name}: nothing stands out from the background (blank image?)")
+    mask = obj >= INK_FRACTION * peak
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    crop = obj[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = crop.shape
+    k = size / max(h, w)
+    nh, nw = max(1, min(size, round(h * k))), max(1, min(size, round(w * k)))
+    scaled = np.clip(np.asarray(Image.fromarray(crop.astype(np.float32), "F").resize(
+        (nw, nh), Image.Resampling.LANCZOS), dtype=np.float32), 0.0, None)
+    out = np.zeros((size, size), dtype=np.uint8)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    out[top:top + nh, left:left + nw] = np.rint(scaled * (255.0 / max(float(scaled.max()), 1e-6)))
+    return out
+
+
 def preprocess_file(path: str | os.PathLike[str]) -> np.ndarray:
     """Load an image file and normalise it, see ``load_image`` and ``to_mnist``.
 

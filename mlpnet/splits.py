@@ -9,9 +9,11 @@ import numpy as np
 from .errors import DataError
 
 MNIST_INPUT = {"kind": "image", "height": 28, "width": 28, "channels": 1,
-               "polarity": "light_on_dark", "preprocess": "mnist", "box": 20}
-"""How MNIST digits were made: light ink on black, fitted to a 20x20 box, centred by mass
-in 28x28. Fashion-MNIST items fill the frame instead (``box`` 28)."""
+               "polarity": "light_on_dark", "preprocess": "mnist"}
+"""The input format of MNIST-style data, recorded in checkpoints. ``preprocess`` says how
+``predict`` turns a user's image into it: ``mnist`` (digits: 20x20 box, centred by mass,
+see ``preprocess.to_mnist``), ``fit`` (objects filling the frame, ``preprocess.to_frame``)
+or ``resize`` (a plain resize)."""
 
 
 @dataclass

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image, features
 
 from mlpnet.errors import ImageError
-from mlpnet.preprocess import load_image, preprocess_file, to_mnist
+from mlpnet.idx import read_idx_pair
+from mlpnet.preprocess import load_image, preprocess_file, to_frame, to_mnist
 
 MNIST = imagestyles.mnist_dir()
 needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST t10k not found (MLPNET_TEST_MNIST)")
@@ -351,3 +352,37 @@ def test_env_var_points_at_mnist(monkeypatch, tmp_path):
     if MNIST is not None:
         monkeypatch.setenv("MLPNET_TEST_MNIST", os.fspath(MNIST))
         assert imagestyles.mnist_dir() == MNIST
+
+
+# --- to_frame: objects that fill the frame (Fashion-MNIST) ---
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def test_to_frame_fills_the_frame_and_centres():
+    canvas = np.full((300, 500), 230, np.uint8)
+    canvas[100:200, 150:350] = 40  # a dark 100x200 object on light paper
+    out = to_frame(Image.fromarray(canvas), name="box.png")
+    assert out.shape == (28, 28) and out.dtype == np.uint8 and out.max() == 255
+    cols = np.flatnonzero(out.max(0) > 127)
+    rows = np.flatnonzero(out.max(1) > 127)
+    assert cols[0] == 0 and cols[-1] == 27  # the longer side spans the frame
+    assert 13 <= len(rows) <= 15 and abs((rows[0] + rows[-1]) / 2 - 13.5) <= 1  # 2:1 aspect kept, centred
+    assert out[0, 0] == 0  # background removed, light on black
+
+
+def test_to_frame_blank_is_an_error():
+    with pytest.raises(ImageError, match=r"^white.png: nothing stands out from the background"):
+        to_frame(Image.new("L", (50, 50), 250), name="white.png")
+
+
+@pytest.mark.skipif(not (FASHION / "t10k-images-idx3-ubyte.gz").exists(), reason="Debian's dataset-fashion-mnist not installed")
+def test_to_frame_recovers_fashion_items_from_user_style_photos():
+    x, _ = read_idx_pair(FASHION / "t10k-images-idx3-ubyte.gz", FASHION / "t10k-labels-idx1-ubyte.gz")
+    items = x[:200]
+    same = [np.array_equal(to_frame(Image.fromarray(a)), a) for a in items]
+    assert np.mean(same) > 0.8  # dataset-form images pass through unchanged
+    # dark product on white paper, 10x larger: close to the original again
+    r = [imagestyles.correlation(to_frame(Image.fromarray(255 - a).resize((280, 280), Image.Resampling.BICUBIC)), a)
+         for a in items]
+    assert np.mean(r) > 0.9
