@@ -76,16 +76,9 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
         raise DataError(f"{cfg.data.path or cfg.data.dataset}: {ds.n_classes} classes but the model {path} "
                         f"knows {len(ckpt.classes)}")
     part = ds.split(split)
-    loss = losses.get(cfg.loss)
+    probs = predict_split(model, part, ds.scale)
     acc = Accumulator(len(ckpt.classes))
-    probs = np.empty((len(part), len(ckpt.classes)), model.dtype)
-    batcher = Batcher(part, ds.scale, min(EVAL_BATCH, len(part)), model.dtype)
-    for start in range(0, len(part), EVAL_BATCH):
-        stop = min(start + EVAL_BATCH, len(part))
-        xb, yb = batcher.slice(start, stop)
-        out = model.forward(xb)
-        probs[start:stop] = out
-        acc.update(out, yb, loss.value(out, yb))
+    acc.update(probs, part.y, losses.get(cfg.loss).value(probs, part.y))
     return Evaluation(report=acc.result(ckpt.classes), probs=probs, split=part, scale=ds.scale,
                       input=ckpt.meta.get("input", {}), checkpoint=Path(path))
 
