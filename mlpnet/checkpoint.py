@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CheckpointError
-from .fileio import atomic_write
+from .fileio import atomic_write, sniff
 from .model import MLP, Architecture
 
 FORMAT = "mlpnet-checkpoint"
@@ -121,11 +121,13 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise CheckpointError(f"{path}: no such checkpoint")
     if path.is_dir():
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    kind = sniff(path)
+    if kind == "pickle":
+        raise CheckpointError(f"{path}: contains pickled data; refusing to load it (mlpnet checkpoints never need pickle)")
+    if kind != "npz":
+        raise CheckpointError(f"{path}: not an .npz checkpoint" + (" (a single .npy array)" if kind == "npy" else ""))
     try:
-        f = np.load(path, allow_pickle=False)
-        if not isinstance(f, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path}: not an .npz checkpoint (a single .npy array)")
-        with f:
+        with np.load(path, allow_pickle=False) as f:
             return {key: f[key] for key in f.files}
     except CheckpointError:
         raise

@@ -120,14 +120,13 @@ def train(config_path, overrides, out_dir, resume, overwrite, print_config, log_
             cfg = config_mod.apply_overrides(stored, list(overrides))
         click.echo(cfg.to_yaml(), nl=False)
         return
-    default_dir = out_dir is None
     if out_dir is None:
         out_dir = resume.parent if resume is not None else DEFAULT_RUNS / cfg.name
     say = functools.partial(click.echo, err=True)
     result = run_training(cfg, out_dir, resume=resume, resume_overrides=list(overrides), overwrite=overwrite,
                           progress=progress, echo=say, log_format=log_format)
-    if default_dir and resume is None:
-        _point_latest(out_dir)
+    if Path(out_dir).resolve().parent == DEFAULT_RUNS.resolve():
+        _point_latest(Path(out_dir))
     out = say if log_format else click.echo
     best = result.out_dir / "best.npz"
     if result.test:
@@ -150,8 +149,15 @@ def _point_latest(run_dir: Path) -> None:
 
 
 def default_model() -> Path:
-    """The checkpoint commands use without ``--model``: the latest run's best.npz."""
-    return DEFAULT_RUNS / "latest" / "best.npz"
+    """The checkpoint commands use without ``--model``: the latest run's best.npz, resolved."""
+    from .errors import CheckpointError
+
+    link = DEFAULT_RUNS / "latest"
+    run = DEFAULT_RUNS / os.readlink(link) if link.is_symlink() else link
+    if not (run / "best.npz").exists():
+        raise CheckpointError(f"{link / 'best.npz'}: no such checkpoint; train a model first (mlpnet train) "
+                              "or name one with --model")
+    return run / "best.npz"
 
 
 @cli.command()
@@ -169,10 +175,13 @@ def evaluate(model_path, split, overrides, as_json, plots_dir):
     """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix."""
     import json
 
+    from .errors import MlpnetError
     from .evaluate import evaluate_checkpoint, write_plots
     from .metrics import format_report
     from .plots import PlotUnavailable
 
+    if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
+        raise MlpnetError(f"{plots_dir}: --plots needs a folder, and this is a file")
     ev = evaluate_checkpoint(model_path or default_model(), split, list(overrides))
     if as_json:
         click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.report.to_dict()}))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
+import os
 import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
@@ -31,9 +33,10 @@ MONITORS = ("val_accuracy", "val_loss")
 BUILTIN_DEFAULT = Path(__file__).with_name("configs") / "mnist.yaml"
 
 
-def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_open=False, factory=None):
-    """A dataclass field with validation metadata (choices, and a closed or open range)."""
-    meta = {"choices": choices, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open}
+def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_open=False, factory=None,
+         path=False):
+    """A dataclass field with validation metadata (choices, a closed or open range, a file path)."""
+    meta = {"choices": choices, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "path": path}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -42,11 +45,11 @@ def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_o
 @dataclass
 class DataConfig:
     dataset: str = _opt("mnist", choices=DATASETS)
-    path: str | None = None
+    path: str | None = _opt(None, path=True)
     val_size: Union[int, float] = _opt(5000, lo=0)
     download: bool = True
     label_column: str = "label"
-    test_path: str | None = None
+    test_path: str | None = _opt(None, path=True)
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True)
     image_mode: str = _opt("gray", choices=("gray", "rgb"))
     image_size: int | None = _opt(None, lo=1, hi=1024)
@@ -114,7 +117,15 @@ class Config:
         return asdict(self)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+        """The config as YAML, sections as blocks and lists inline (as the shipped files are written)."""
+        return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -137,7 +148,7 @@ def load(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
 
 
 def read_yaml(path: Path, source: str | None = None) -> dict:
-    """Parse a YAML mapping; syntax errors and non-mappings are ConfigErrors naming the file."""
+    """Parse a YAML mapping (safe loader); syntax errors, duplicate keys and non-mappings are ConfigErrors naming the file."""
     source = source or str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -146,7 +157,9 @@ def read_yaml(path: Path, source: str | None = None) -> dict:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{source}: cannot read config: {err}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)
+    except _DuplicateKey as err:
+        raise ConfigError(f"{source}: {err}") from None
     except yaml.YAMLError as err:
         where = ""
         mark = getattr(err, "problem_mark", None)
@@ -159,6 +172,23 @@ def read_yaml(path: Path, source: str | None = None) -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: a config must be a mapping of keys to values, not {type(raw).__name__}")
     return raw
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` semantics, but a key given twice in one mapping is an error."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def apply_overrides(cfg: Config, overrides: list[str], allowed: tuple[str, ...] | None = None) -> Config:
@@ -235,6 +265,11 @@ def _build(cls: type, raw: Any, source: str, prefix: str):
 
 def _check_value(value: Any, hint: Any, meta: dict, key: str, source: str) -> Any:
     value = _coerce(value, hint, key, source)
+    if meta.get("path") and value:
+        # Stored absolute, so a run, its checkpoint and its config work from any folder.
+        return os.path.abspath(os.path.expanduser(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{source}: {key}: {value!r} is not a finite number")
     items = [(f"{key}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else [(key, value)]
     choices = meta.get("choices")
     for key, item in items:
@@ -269,7 +304,7 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
         raise ConfigError(f"{source}: {key}: expected {names}, got {_show(value)}")
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: {key}: expected a list of {_type_name(args[0])}, got {_show(value)}")
+            raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
         return [_coerce(v, args[0], f"{key}[{i}]", source) for i, v in enumerate(value)]
     if hint is bool:
         if isinstance(value, bool):
@@ -297,7 +332,9 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
 
 
 def _check_cross(cfg: Config, source: str) -> None:
-    """Constraints that involve more than one key."""
+    """Constraints that involve more than one key, or more than a type and a range."""
+    if not cfg.name or "/" in cfg.name or "\\" in cfg.name or cfg.name in (".", ".."):
+        raise ConfigError(f"{source}: name: {cfg.name!r} must be a plain run name (it names the folder runs/<name>)")
     out = cfg.model.output
     if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
         raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
@@ -326,8 +363,11 @@ def _did_you_mean(key: str, names: dict, section: str) -> str:
 
 def _type_name(hint: Any) -> str:
     if typing.get_origin(hint) is list:
-        return f"a list of {_type_name(typing.get_args(hint)[0])}"
+        return f"a list of {_PLURAL.get(typing.get_args(hint)[0], 'values')}"
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+_PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
 
 
 def _printable(text: str) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 from . import owndata, sources
 from .config import DataConfig
 from .errors import DataError
+from .fileio import sniff
 from .splits import MNIST_INPUT, Dataset, Split
 from .tabular import Standardizer
 
@@ -118,11 +119,13 @@ def _image_dataset(x_tr, y_tr, x_te, y_te, classes, where) -> Dataset:
 
 def _load_npz(path: Path) -> Dataset:
     """An ``.npz`` with ``x_train, y_train, x_test, y_test``; images (n,28,28) or (n,784)."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if sniff(path) != "npz":
+        raise DataError(f"{path}: not an .npz file (expected arrays x_train, y_train, x_test, y_test)")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
     except ValueError as err:
         raise DataError(f"{path}: cannot read: {err}") from None
     except Exception as err:  # zipfile.BadZipFile, EOFError, OSError: truncated or not an npz
@@ -147,7 +150,11 @@ def _load_npz(path: Path) -> Dataset:
         raise DataError(f"{path}: images must be (n, 28, 28) or (n, 784), got x_train {x_tr.shape}")
     if x_tr.dtype == np.uint8:
         return _image_dataset(x_tr, arrays["y_train"], x_te, arrays["y_test"], None, path)
-    # Float images are taken as already scaled to [0, 1].
+    # Float images are taken as already scaled to [0, 1]; 0-255 floats would train badly.
+    for name, x in (("x_train", x_tr), ("x_test", x_te)):
+        if x.size and (not np.isfinite(x).all() or x.min() < 0 or x.max() > 1):
+            raise DataError(f"{path}: {name} holds floats outside [0, 1] (from {x.min():g} to {x.max():g}); "
+                            "scale them to [0, 1] or store uint8 pixels 0-255")
     ds = _image_dataset(x_tr.astype(np.float32), arrays["y_train"], x_te.astype(np.float32),
                         arrays["y_test"], None, path)
     ds.scale = 1.0

@@ -19,6 +19,8 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -28,6 +30,28 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def sniff(path: str | Path) -> str:
+    """What a file holds, from its first bytes: ``npz`` (a zip), ``npy``, ``pickle``, or ``other``.
+
+    Lets loaders say "not an .npz file" instead of passing on NumPy's advice to unpickle.
+    """
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head.startswith(b"PK"):
+        return "npz"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head[:1] == b"\x80":  # pickle protocol 2 and later
+        return "pickle"
+    return "other"
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -127,7 +127,7 @@ def load_named(
     name : str
         ``"mnist"``, ``"fashion-mnist"``, or any name whose files sit in a searched folder.
     path : str or PathLike, optional
-        ``data.path`` from the config, searched first.
+        ``data.path`` from the config: when given, the files must be there (no search).
     download : bool
         If no folder holds the files, download them into ``<user cache>/<name>``.
     progress : bool
@@ -146,6 +146,9 @@ def load_named(
     DataError
         A file found is malformed.
     """
+    if path is not None:
+        # A folder named explicitly is used or refused, never silently passed over.
+        return load_idx_dir(path)
     dirs = search_dirs(name, path)
     partial = []
     for directory in dirs:

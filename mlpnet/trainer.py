@@ -128,6 +128,10 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                             step_size=s.step_size, gamma=s.gamma, min_lr=s.min_lr)
     if ckpt is not None:
         _restore(ckpt, model, opt, rng, state, cfg, resume)
+        planned = ckpt.meta["config"]["train"]["epochs"]
+        if cfg.schedule.name == "cosine" and planned != cfg.train.epochs:
+            echo(f"note: the cosine schedule now spans {cfg.train.epochs} epochs instead of {planned}, so the "
+                 f"learning rate rises again; this run will differ from one trained {cfg.train.epochs} epochs straight")
     monitor = cfg.train.monitor if ds.val is not None else cfg.train.monitor.replace("val_", "train_")
     if ds.val is None and resume is None:
         echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
@@ -175,7 +179,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                         bar.update(1)
                         if b % 25 == 0 or b == steps_per_epoch - 1:
                             seen = min((b + 1) * bs, n)
-                            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
+                            bar.set_postfix_str(f"loss {loss_sum / seen:.4f} acc {correct / seen:.2%}", refresh=False)
                 if not np.isfinite(model.params).all():
                     raise TrainingError(_diverged("the weights became non-finite", epoch, steps_per_epoch,
                                                   steps_per_epoch, out_dir, state, o.lr))
@@ -215,12 +219,10 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                 # The files are replaced atomically: whatever was interrupted is still whole.
                 raise Interrupted(_interrupted_message(epoch, out_dir, state)) from None
 
-            summary = _summary(row, cfg.train.epochs, improved)
+            # The bar (if any) disappears; every epoch leaves one summary line, terminal or log.
             if bar is not None:
-                bar.set_postfix_str(summary.split(": ", 1)[1], refresh=True)
                 bar.close()
-            else:
-                echo(summary)
+            echo(_summary(row, cfg.train.epochs, improved))
             if log_format:
                 _log_row(row, log_format, log_stream or sys.stdout, first=(len(state.history) == 1))
             if stopped_early:
@@ -274,7 +276,8 @@ def _restore(ckpt, model: MLP, opt, rng, state: _State, cfg: Config, path) -> No
     state.history = [dict(r) for r in meta.get("history", [])]
     if state.epoch >= cfg.train.epochs:
         raise TrainingError(f"{path}: this run already trained {state.epoch} epochs (train.epochs is "
-                            f"{cfg.train.epochs}); continue it with --set train.epochs={state.epoch + 5}, say")
+                            f"{cfg.train.epochs}); to continue it set a larger total, e.g. "
+                            f"--set train.epochs={state.epoch * 2}")
 
 
 def _save_epoch(out_dir: Path, cfg: Config, model: MLP, opt, rng, state: _State, base_meta: dict,
@@ -321,11 +324,14 @@ def _better(value: float, best: float, monitor: str) -> bool:
 
 
 def _summary(row: dict, epochs: int, improved: bool) -> str:
-    parts = [f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}, acc {row['train_accuracy']:.4f}"]
+    """One line per epoch, under 80 columns (the learning rate is in metrics.csv)."""
+    width = len(str(epochs))
+    parts = [f"epoch {row['epoch']:>{width}}/{epochs}",
+             f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.2%}"]
     if not math.isnan(row["val_loss"]):
-        parts.append(f"val_loss {row['val_loss']:.4f}, val_acc {row['val_accuracy']:.4f}")
-    parts.append(f"lr {row['lr']:.2g}, {row['seconds']:.1f}s{' *' if improved else ''}")
-    return ", ".join(parts)
+        parts.append(f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.2%}")
+    parts.append(f"{row['seconds']:.1f}s{' *' if improved else ''}")
+    return "  ".join(parts)
 
 
 def _log_row(row: dict, fmt: str, stream, first: bool) -> None:
@@ -342,8 +348,9 @@ def _bar(progress: bool, total: int, desc: str):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True, mininterval=0.2,
-                file=sys.stderr)
+    # A fixed, compact layout that fits 80 columns with the running loss and accuracy.
+    return tqdm(total=total, desc=desc, unit="batch", leave=False, mininterval=0.2, file=sys.stderr,
+                bar_format="{desc} {percentage:3.0f}%|{bar:16}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
 
 
 def _thread_limit(threads: int | None):

@@ -138,3 +138,24 @@ def test_not_a_checkpoint(tmp_path):
         checkpoint.load(text)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         checkpoint.load(tmp_path / "missing.npz")
+
+
+def test_non_npz_files_are_named_as_such(tmp_path):
+    csv = tmp_path / "iris.csv"
+    csv.write_text("a,b\n1,2\n")
+    with pytest.raises(CheckpointError, match=r"iris.csv: not an .npz checkpoint$"):
+        checkpoint.load(csv)
+    npy = tmp_path / "one.npy"
+    np.save(npy, np.zeros(3))
+    with pytest.raises(CheckpointError, match=r"a single .npy array"):
+        checkpoint.load(npy)
+
+
+def test_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    p = _save(tmp_path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask

@@ -193,3 +193,32 @@ def test_predict_json_has_nothing_else_on_stdout(tmp_path, monkeypatch):
     assert json.loads(r.stdout)[0]["file"] == "ok.png"
     assert "blank.png: no ink found" in r.stderr
     assert Image.open("seen/ok.png").size == (28, 28)
+
+
+def test_float_npz_must_be_scaled(runner):
+    x = np.full((10, 784), 200.0, np.float32)
+    np.savez("f.npz", x_train=x, y_train=np.zeros(10, np.int64), x_test=x[:2], y_test=np.zeros(2, np.int64))
+    line = _one_line_error(runner.invoke(cli, ["train", "--set", "data.dataset=npz", "--set", "data.path=f.npz"]))
+    assert "f.npz: x_train holds floats outside [0, 1] (from 200 to 200)" in line
+
+
+def test_text_file_as_npz(runner):
+    Path("t.npz").write_text("hello")
+    line = _one_line_error(runner.invoke(cli, ["train", "--set", "data.dataset=npz", "--set", "data.path=t.npz"]))
+    assert "t.npz: not an .npz file" in line and "allow_pickle" not in line
+
+
+def test_truncated_idx_dataset(runner, tmp_path):
+    import gzip
+
+    d = Path("idx")
+    d.mkdir()
+    header = bytes([0, 0, 8, 3]) + (100).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        with gzip.open(d / name, "wb") as f:
+            f.write(header + bytes(500))  # 100 images announced, less than one present
+    for name in ("train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        with gzip.open(d / name, "wb") as f:
+            f.write(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(100))
+    line = _one_line_error(runner.invoke(cli, ["train", "--set", "data.dataset=idx", "--set", "data.path=idx"]))
+    assert "train-images-idx3-ubyte.gz" in line and "truncated" in line

@@ -48,6 +48,13 @@ def test_overrides_dotted_paths_and_yaml_values():
     assert cfg.data.val_size == 0.1 and cfg.model.dropout == 0.0
 
 
+def test_data_paths_are_stored_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = config.load(None, ["data.dataset=npz", "data.path=sub/x.npz", "data.test_path=~/t.csv"])
+    assert cfg.data.path == str(tmp_path / "sub" / "x.npz")
+    assert cfg.data.test_path == str(Path.home() / "t.csv")
+
+
 def test_name_defaults_to_file_stem(tmp_path):
     assert config.load(write(tmp_path, "seed: 3\n", "my-run.yaml")).name == "my-run"
 
@@ -60,7 +67,11 @@ def test_name_defaults_to_file_stem(tmp_path):
     ("train: {epochs: 0}\n", r"train\.epochs: 0 is out of range \(must be >= 1\)"),
     ("optimizer: {lr: -1}\n", r"optimizer\.lr: -1\.0 is out of range \(must be > 0\)"),
     ("model: {activation: rellu}\n", r"model\.activation: 'rellu' is not one of .* \(did you mean 'relu'\?\)"),
-    ("model: {hidden: 128}\n", r"model\.hidden: expected a list of an integer, got 128"),
+    ("model: {hidden: 128}\n", r"model\.hidden: expected a list of integers, got 128"),
+    ("train: {epochs: 3}\ntrain: {epochs: 4}\n", r"c\.yaml: duplicate key 'train' at line 2"),
+    ("optimizer: {lr: .nan}\n", r"optimizer\.lr: nan is not a finite number"),
+    ("optimizer: {lr: .inf}\n", r"optimizer\.lr: inf is not a finite number"),
+    ("name: ../escape\n", r"name: '\.\./escape' must be a plain run name"),
     ("model: {hidden: [128, -1]}\n", r"model\.hidden\[1\]: -1 is out of range"),
     ("model: {dropout: 1.0}\n", r"model\.dropout: 1\.0 is out of range \(must be < 1\)"),
     ("train: {shuffle: 'yes please'}\n", r"train\.shuffle: expected true or false"),

@@ -98,26 +98,36 @@ def test_path_beats_env_beats_cache_beats_system(tmp_path, monkeypatch):
     assert_same(load_named("mnist", download=False), system)
 
 
-def test_incomplete_folder_does_not_count(tmp_path, monkeypatch):
+def test_explicit_incomplete_folder_is_an_error_not_skipped(tmp_path, monkeypatch):
+    """A data.path the user named is used or refused, never silently passed over."""
     write_dataset(tmp_path / "cfg", seed=1)
     (tmp_path / "cfg" / FILES[3]).unlink()
+    write_dataset(tmp_path / "system" / "mnist", seed=4)
+    with pytest.raises(DataError, match=r"cfg: missing t10k-labels-idx1-ubyte.gz"):
+        load_named("mnist", tmp_path / "cfg", download=False)
+
+
+def test_incomplete_searched_folder_does_not_count(tmp_path, monkeypatch):
+    monkeypatch.setenv(sources.DATA_ENV, str(tmp_path / "data"))
+    write_dataset(tmp_path / "data" / "mnist", seed=1)
+    (tmp_path / "data" / "mnist" / FILES[3]).unlink()
     system = write_dataset(tmp_path / "system" / "mnist", seed=4)
-    assert_same(load_named("mnist", tmp_path / "cfg", download=False), system)
+    assert_same(load_named("mnist", download=False), system)
 
 
 def test_missing_lists_searched_dirs_and_files(tmp_path, monkeypatch):
     monkeypatch.setenv(sources.DATA_ENV, str(tmp_path / "data"))
-    write_dataset(tmp_path / "cfg")
-    (tmp_path / "cfg" / FILES[0]).unlink()
+    write_dataset(tmp_path / "data" / "mnist")
+    (tmp_path / "data" / "mnist" / FILES[0]).unlink()
     with pytest.raises(DownloadError) as info:
-        load_named("mnist", tmp_path / "cfg", download=False)
+        load_named("mnist", download=False)
     message = str(info.value)
     assert "\n" not in message
-    for folder in search_dirs("mnist", tmp_path / "cfg"):
+    for folder in search_dirs("mnist"):
         assert str(folder) in message
     for name in FILES:
         assert name in message
-    assert f"{tmp_path / 'cfg'} has 3 of 4" in message
+    assert f"{tmp_path / 'data' / 'mnist'} has 3 of 4" in message
     assert "download is off" in message
 
 
