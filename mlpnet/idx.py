@@ -19,7 +19,7 @@ import numpy as np
 
 from mlpnet.errors import DataError
 
-__all__ = ["read_idx", "read_idx_pair"]
+__all__ = ["read_idx", "read_idx_pair", "write_idx"]
 
 # Type codes from the IDX spec; 0x0A is unassigned. All multi-byte types are big-endian.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -161,3 +161,16 @@ def _read_at_most(stream: BinaryIO, limit: int) -> bytearray:
 def _one_line(err: BaseException) -> str:
     """An exception's message squeezed onto one line."""
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Write a uint8 array as an IDX file, gzip-compressed when ``path`` ends in ``.gz``.
+
+    The inverse of :func:`read_idx` for the MNIST layout (images ``(n, h, w)``, labels
+    ``(n,)``), e.g. to turn your own arrays into an ``idx`` dataset folder.
+    """
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    data = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(data)

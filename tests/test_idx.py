@@ -232,3 +232,12 @@ def test_real_mnist_t10k():
     assert y.shape == (10000,) and y.dtype == np.int64
     assert set(np.unique(y)) == set(range(10))
     assert x.max() == 255 and x.min() == 0
+
+
+@pytest.mark.parametrize("name", ["x.idx", "x.idx.gz"])
+def test_write_idx_round_trips(tmp_path, name):
+    from mlpnet.idx import write_idx
+
+    a = np.random.default_rng(0).integers(0, 256, (5, 3, 4), dtype=np.uint8)
+    write_idx(tmp_path / name, a)
+    assert np.array_equal(read_idx(tmp_path / name), a)

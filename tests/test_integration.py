@@ -7,9 +7,7 @@ written out as an ``idx`` dataset folder. Skipped only where that data is absent
 
 from __future__ import annotations
 
-import gzip
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,7 @@ from click.testing import CliRunner
 
 from mlpnet import config, trainer
 from mlpnet.cli import cli
-from mlpnet.idx import read_idx_pair
+from mlpnet.idx import read_idx_pair, write_idx
 
 from conftest import REPO, real_mnist_dir
 
@@ -30,21 +28,14 @@ MNIST = real_mnist_dir()
 needs_mnist = pytest.mark.skipif(MNIST is None, reason="real MNIST digits (../shared/data/mnist-t10k) not present")
 
 
-def _write_idx(path, arr):
-    code = {2049: 1, 2051: 3}[2049 if arr.ndim == 1 else 2051]
-    with gzip.open(path, "wb") as f:
-        f.write(struct.pack(">HBB", 0, 8, code) + struct.pack(f">{arr.ndim}I", *arr.shape))
-        f.write(arr.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def digits_dir(tmp_path_factory):
     x, y = read_idx_pair(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz")
     d = tmp_path_factory.mktemp("digits")
-    _write_idx(d / "train-images-idx3-ubyte.gz", x[:8000])
-    _write_idx(d / "train-labels-idx1-ubyte.gz", y[:8000])
-    _write_idx(d / "t10k-images-idx3-ubyte.gz", x[8000:])
-    _write_idx(d / "t10k-labels-idx1-ubyte.gz", y[8000:])
+    write_idx(d / "train-images-idx3-ubyte.gz", x[:8000])
+    write_idx(d / "train-labels-idx1-ubyte.gz", y[:8000])
+    write_idx(d / "t10k-images-idx3-ubyte.gz", x[8000:])
+    write_idx(d / "t10k-labels-idx1-ubyte.gz", y[8000:])
     return d
 
 
