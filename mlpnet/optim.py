@@ -8,6 +8,8 @@ weights), never to biases.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import CheckpointError, ConfigError
@@ -45,6 +47,10 @@ class Optimizer:
 
     def _step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         raise NotImplementedError
+
+    def count_step(self) -> None:
+        """Count an update applied elsewhere (the model's single-sample SGD path), as ``step`` would."""
+        self.t += 1
 
     def _add_l2(self, params: np.ndarray, grads: np.ndarray) -> None:
         """g += wd * w on the weights (coupled L2 regularisation)."""
@@ -153,10 +159,13 @@ class Adam(Optimizer):
         m, v, tmp = self.state["m"], self.state["v"], self._tmp
         m *= b1
         m += grads
+        # g is not needed after this: square it in place rather than through tmp.
+        np.multiply(grads, grads, out=grads)
         v *= b2
-        np.multiply(grads, grads, out=tmp)
-        v += tmp
-        c = np.sqrt((1.0 - b2) / (1.0 - b2 ** t))
+        v += grads
+        # Python floats (math, not np.sqrt): under NumPy 2 a np.float64 scalar would make
+        # every float32 pass below compute in float64 and cast back, at twice the cost.
+        c = math.sqrt((1.0 - b2) / (1.0 - b2 ** t))
         step = lr * (1.0 - b1) / ((1.0 - b1 ** t) * c)
         np.sqrt(v, out=tmp)
         tmp += self.eps / c

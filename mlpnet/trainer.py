@@ -138,7 +138,8 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
         with contextlib.suppress(MlpnetError):
             best_params = checkpoint.load(out_dir / "best.npz").model.params.copy()
 
-    threads = _thread_limit(cfg.train.threads)
+    one = _sample_sgd(cfg)
+    threads = _thread_limit(1 if one else cfg.train.threads)
     batcher = data.Batcher(ds.train, ds.scale, cfg.train.batch_size, model.dtype)
     n = len(ds.train)
     bs = cfg.train.batch_size
@@ -159,7 +160,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                 for b in range(steps_per_epoch):
                     idx = order[b * bs:(b + 1) * bs]
                     xb, yb = batcher.gather(idx)
-                    out = model.forward(xb, train=True, rng=rng)
+                    out = model.forward_one(xb) if one else model.forward(xb, train=True, rng=rng)
                     batch_loss = loss.value(out, yb)
                     if not math.isfinite(batch_loss):
                         raise TrainingError(_diverged(f"the loss became {batch_loss}", epoch, b + 1, steps_per_epoch,
@@ -168,8 +169,12 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                     correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
                     delta = model.output_delta(len(yb))
                     loss.delta(out, yb, model.grad_output, delta)
-                    model.backward(delta)
-                    opt.step(model.params, model.grads, sched(state.step))
+                    if one:
+                        model.sgd_step_one(delta, sched(state.step))
+                        opt.count_step()
+                    else:
+                        model.backward(delta)
+                        opt.step(model.params, model.grads, sched(state.step))
                     state.step += 1
                     if bar is not None:
                         bar.update(1)
@@ -339,6 +344,17 @@ def _bar(progress: bool, total: int, desc: str):
 
     return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True, mininterval=0.2,
                 file=sys.stderr)
+
+
+def _sample_sgd(cfg: Config) -> bool:
+    """Whether the model's single-sample path applies: batches of one, plain SGD, no dropout.
+
+    That path's matrix-vector products are too small to share between threads (splitting
+    them costs more than it saves), so it also runs BLAS on one thread.
+    """
+    o = cfg.optimizer
+    return (cfg.train.batch_size == 1 and o.name == "sgd" and not o.momentum and not o.weight_decay
+            and not cfg.model.dropout)
 
 
 def _thread_limit(threads: int | None):
