@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__, checkpoint, data, losses, optim, schedules
+from . import __version__, checkpoint, data, losses, optim, parallel, schedules
 from .config import Config, apply_overrides, from_dict
 from .errors import CheckpointError, MlpnetError, TrainingError
 from .evaluate import loss_and_accuracy
@@ -139,7 +139,6 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
             best_params = checkpoint.load(out_dir / "best.npz").model.params.copy()
 
     one = _sample_sgd(cfg)
-    threads = _thread_limit(1 if one else cfg.train.threads)
     batcher = data.Batcher(ds.train, ds.scale, cfg.train.batch_size, model.dtype)
     n = len(ds.train)
     bs = cfg.train.batch_size
@@ -149,7 +148,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
     extra_input = {f"input.{k}": v for k, v in ds.stats.items()}
 
     # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
-    with threads, np.errstate(over="ignore", invalid="ignore"):
+    with _threads(model, 1 if one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
@@ -349,20 +348,31 @@ def _bar(progress: bool, total: int, desc: str):
 def _sample_sgd(cfg: Config) -> bool:
     """Whether the model's single-sample path applies: batches of one, plain SGD, no dropout.
 
-    That path's matrix-vector products are too small to share between threads (splitting
-    them costs more than it saves), so it also runs BLAS on one thread.
+    Its matrix-vector products are too small to share between threads (handing one over
+    costs more than it saves), so that path runs on one thread.
     """
     o = cfg.optimizer
     return (cfg.train.batch_size == 1 and o.name == "sgd" and not o.momentum and not o.weight_decay
             and not cfg.model.dropout)
 
 
-def _thread_limit(threads: int | None):
-    if threads is None:
-        return contextlib.nullcontext()
+@contextlib.contextmanager
+def _threads(model: MLP, threads: int | None):
+    """Train on ``threads`` threads (None: every available core), BLAS itself on one.
+
+    The model splits its large products over a ``MatmulPool`` instead of letting BLAS
+    thread them: BLAS workers busy-wait between calls and slow down everything else the
+    loop does (see ``mlpnet.parallel``).
+    """
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=threads, user_api="blas")
+    n = threads or parallel.available_cores()
+    with threadpool_limits(limits=1, user_api="blas"), parallel.MatmulPool(n) as pool:
+        model.use_pool(pool)
+        try:
+            yield
+        finally:
+            model.use_pool(None)
 
 
 def _diverged(what: str, epoch: int, batch: int, total: int, out_dir: Path, state: _State, lr: float) -> str:

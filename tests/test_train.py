@@ -171,3 +171,43 @@ def test_log_formats(blobs, tmp_path):
                   log_format="csv", log_stream=buf)
     lines = buf.getvalue().splitlines()
     assert lines[0].startswith("epoch,") and len(lines) == 3
+
+
+@pytest.mark.parametrize("threads,helpers", [(1, 0), (3, 2)])
+def test_thread_limit_applies_inside_training(blobs, tmp_path, monkeypatch, threads, helpers):
+    """BLAS runs on one thread while training; the model's pool has train.threads threads."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    real = data.Batcher.gather
+
+    def gather(self, idx):
+        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        pool = sum(t.name == "mlpnet-matmul" for t in threading.enumerate())
+        seen.append((blas, pool))
+        return real(self, idx)
+
+    monkeypatch.setattr(data.Batcher, "gather", gather)
+    _run(_cfg(blobs, "train.epochs=1", f"train.threads={threads}"), tmp_path / "t")
+    assert seen and all(blas and set(blas) == {1} and pool == helpers for blas, pool in seen)
+    assert not any(t.name == "mlpnet-matmul" for t in threading.enumerate())  # stopped after training
+
+
+def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_path, monkeypatch):
+    """Same run through the single-sample path and through the general one: same weights up to rounding."""
+    from mlpnet.model import MLP
+
+    extra = ["train.epochs=1", "train.batch_size=1", "model.dropout=0.0", "optimizer.name=sgd", "optimizer.lr=0.05",
+             "model.activation=sigmoid", "loss=mse", "model.output=sigmoid", "data.val_size=450"]
+    _run(_cfg(blobs, *extra), tmp_path / "fast")
+    monkeypatch.setattr(MLP, "backward", lambda *a: pytest.fail("the general path was used"))
+    _run(_cfg(blobs, *extra), tmp_path / "fast2")
+    monkeypatch.undo()
+    monkeypatch.setattr(trainer, "_sample_sgd", lambda cfg: False)
+    _run(_cfg(blobs, *extra), tmp_path / "general")
+    fast, general = checkpoint.load(tmp_path / "fast/last.npz"), checkpoint.load(tmp_path / "general/last.npz")
+    np.testing.assert_allclose(fast.model.params, general.model.params, rtol=1e-4, atol=1e-6)
+    assert fast.meta["optimizer"]["t"] == general.meta["optimizer"]["t"] == 150
+    assert np.array_equal(_params(tmp_path / "fast/last.npz"), _params(tmp_path / "fast2/last.npz"))
