@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .errors import CheckpointError, ConfigError
+from .parallel import SERIAL, MatmulPool
 
 
 class Optimizer:
@@ -39,6 +40,11 @@ class Optimizer:
         self.t = 0
         self.state: dict[str, np.ndarray] = {}
         self._tmp = np.empty(n_params, dtype)
+        self._pool = SERIAL
+
+    def use_pool(self, pool: MatmulPool | None) -> None:
+        """Split the element-wise update over ``pool``'s threads (None: the calling thread only)."""
+        self._pool = pool or SERIAL
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         """Apply one update to ``params`` (n_params,) from ``grads``; ``grads`` may be overwritten."""
@@ -156,25 +162,30 @@ class Adam(Optimizer):
                 params[:self.n_decay] *= 1.0 - lr * self.weight_decay
         else:
             self._add_l2(params, grads)
-        m, v, tmp = self.state["m"], self.state["v"], self._tmp
-        m *= b1
-        m += grads
-        # g is not needed after this: square it in place rather than through tmp.
-        np.multiply(grads, grads, out=grads)
-        v *= b2
-        v += grads
         # Python floats (math, not np.sqrt): under NumPy 2 a np.float64 scalar would make
         # every float32 pass below compute in float64 and cast back, at twice the cost.
         c = math.sqrt((1.0 - b2) / (1.0 - b2 ** t))
         step = lr * (1.0 - b1) / ((1.0 - b1 ** t) * c)
-        np.sqrt(v, out=tmp)
-        tmp += self.eps / c
-        np.divide(m, tmp, out=tmp)
-        tmp *= step
-        params -= tmp
+        self._pool.map(_adam_update, (params, grads, self.state["m"], self.state["v"], self._tmp),
+                       b1, b2, step, self.eps / c)
 
     def hyperparams(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, **super().hyperparams()}
+
+
+def _adam_update(params, grads, m, v, tmp, b1: float, b2: float, step: float, eps: float) -> None:
+    """One Adam step in scaled form (see ``Adam``) on equal slices of the buffers, in place."""
+    m *= b1
+    m += grads
+    # g is not needed after this: square it in place rather than through tmp.
+    np.multiply(grads, grads, out=grads)
+    v *= b2
+    v += grads
+    np.sqrt(v, out=tmp)
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= step
+    params -= tmp
 
 
 def sgd(n_params, n_decay, **kw) -> SGD:

@@ -1,4 +1,4 @@
-"""Large matrix products split over threads that sleep between products.
+"""Large matrix products and long element-wise updates split over threads that sleep in between.
 
 Why not let BLAS thread them: OpenBLAS's worker threads busy-wait for a while after
 every call. In a small MLP the products alternate with many short element-wise passes
@@ -22,12 +22,16 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from typing import Callable, Sequence
 
 import numpy as np
 
 MIN_WORK = 1 << 22
 """Multiply-adds below which a product runs in one piece: handing a block to a thread and
 waiting for it costs about 10-20 us, the time of a 1M multiply-add product."""
+
+MIN_LENGTH = 1 << 15
+"""Elements below which an element-wise update runs in one piece."""
 
 _ALIGN = 16  # block edges on multiples of 16 rows/columns keep the BLAS kernels on their fast path
 
@@ -41,16 +45,16 @@ def available_cores() -> int:
 
 
 class MatmulPool:
-    """``matmul(a, b, out)`` that splits large products over ``n_threads`` threads.
+    """Splits large matrix products, and long element-wise updates, over ``n_threads`` threads.
 
     The calling thread computes one block itself; ``n_threads - 1`` helper threads are
     started here and stopped by ``close`` (or on leaving a ``with`` block), after which
-    ``matmul`` is a plain ``np.matmul``.
+    everything runs in the calling thread.
     """
 
-    def __init__(self, n_threads: int, min_work: int = MIN_WORK):
+    def __init__(self, n_threads: int, min_work: int = MIN_WORK, min_length: int = MIN_LENGTH):
         self.n_threads = max(1, int(n_threads))
-        self.min_work = min_work
+        self.min_work, self.min_length = min_work, min_length
         self._helpers = [_Helper() for _ in range(self.n_threads - 1)]
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -62,17 +66,30 @@ class MatmulPool:
             return
         # Split the output along its longer side: rows take rows of a, columns take columns of b.
         rows = m >= n
-        edges = _edges(m if rows else n, len(self._helpers) + 1)
-        blocks = [(a[lo:hi], b, out[lo:hi]) if rows else (a, b[:, lo:hi], out[:, lo:hi])
-                  for lo, hi in zip(edges[:-1], edges[1:])]
-        if len(blocks) == 1:
-            np.matmul(a, b, out=out)
+        edges = _edges(m if rows else n, self.n_threads)
+        self._fork([(_matmul, (a[lo:hi], b, out[lo:hi]) if rows else (a, b[:, lo:hi], out[:, lo:hi]))
+                    for lo, hi in zip(edges[:-1], edges[1:])])
+
+    def map(self, fn: Callable[..., None], arrays: Sequence[np.ndarray], *args) -> None:
+        """``fn(*blocks, *args)`` for aligned blocks of the equally long 1-D ``arrays``, in parallel.
+
+        ``fn`` must work element by element (each block independently of the others).
+        """
+        n = len(arrays[0])
+        if not self._helpers or n < self.min_length:
+            fn(*arrays, *args)
             return
-        busy = self._helpers[:len(blocks) - 1]
-        for helper, block in zip(busy, blocks[1:]):
-            helper.tasks.put(block)
+        edges = _edges(n, self.n_threads)
+        self._fork([(fn, (*(x[lo:hi] for x in arrays), *args)) for lo, hi in zip(edges[:-1], edges[1:])])
+
+    def _fork(self, calls: list[tuple[Callable, tuple]]) -> None:
+        """Run ``calls[0]`` here and the others on helpers; return when all are done."""
+        busy = self._helpers[:len(calls) - 1]
+        for helper, call in zip(busy, calls[1:]):
+            helper.tasks.put(call)
         try:
-            np.matmul(blocks[0][0], blocks[0][1], out=blocks[0][2])
+            fn, args = calls[0]
+            fn(*args)
         finally:
             # Collect every reply, even when interrupted, so none is left for a later call.
             errors = [h.replies.get() for h in busy]
@@ -81,7 +98,7 @@ class MatmulPool:
                 raise err
 
     def close(self) -> None:
-        """Stop the helper threads; ``matmul`` keeps working, in the calling thread."""
+        """Stop the helper threads; the pool keeps working, in the calling thread."""
         for h in self._helpers:
             h.tasks.put(None)
         for h in self._helpers:
@@ -95,11 +112,15 @@ class MatmulPool:
         self.close()
 
     def __repr__(self) -> str:
-        return f"MatmulPool(n_threads={self.n_threads}, min_work={self.min_work})"
+        return f"MatmulPool(n_threads={self.n_threads}, min_work={self.min_work}, min_length={self.min_length})"
+
+
+SERIAL = MatmulPool(1)
+"""A pool without helpers: everything in the calling thread."""
 
 
 class _Helper(threading.Thread):
-    """Runs ``np.matmul(a, b, out=out)`` for each block put on ``tasks``; ``None`` stops it."""
+    """Runs each ``(fn, args)`` put on ``tasks`` and replies with None or the exception; ``None`` stops it."""
 
     def __init__(self):
         super().__init__(name="mlpnet-matmul", daemon=True)
@@ -108,13 +129,17 @@ class _Helper(threading.Thread):
         self.start()
 
     def run(self) -> None:
-        while (block := self.tasks.get()) is not None:
+        while (call := self.tasks.get()) is not None:
             try:
-                a, b, out = block
-                np.matmul(a, b, out=out)
+                fn, args = call
+                fn(*args)
                 self.replies.put(None)
             except BaseException as err:  # handed to the caller, which raises it
                 self.replies.put(err)
+
+
+def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    np.matmul(a, b, out=out)
 
 
 def _edges(length: int, parts: int) -> list[int]:
