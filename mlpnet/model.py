@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import activations, initializers
-from .parallel import MatmulPool
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,6 @@ class MLP:
         self.grads = np.zeros(self.n_params, self.dtype)
         self.weights, self.biases = _views(self.params, shapes, self.n_weights)
         self.grad_weights, self.grad_biases = _views(self.grads, shapes, self.n_weights)
-        self._matmul = _matmul
         self._ws: _Workspace | None = None
         self._one: _SampleBuffers | None = None
         self._x: np.ndarray | None = None
@@ -100,10 +98,6 @@ class MLP:
         for w, b in zip(self.weights, self.biases):
             fill(w, b, rng)
         return self
-
-    def use_pool(self, pool: MatmulPool | None) -> None:
-        """Split this model's large matrix products over ``pool``'s threads; ``None``: plain ``np.matmul``."""
-        self._matmul = pool.matmul if pool is not None else _matmul
 
     # -- forward / backward -------------------------------------------------------------
 
@@ -130,7 +124,7 @@ class MLP:
         last = self.n_layers - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = ws.z[i][:n]
-            self._matmul(a, w, z)
+            np.matmul(a, w, out=z)
             z += b
             if i == last:
                 self._f_out(z)
@@ -170,13 +164,13 @@ class MLP:
                 a_prev = (ws.dropped if self._train else ws.z)[i - 1][:n]
             # dL/dW = a_prev^T delta, dL/db = sum over the batch of delta = 1^T delta. The sum
             # as a matrix-vector product runs in BLAS, several times faster than np.sum(axis=0).
-            self._matmul(a_prev.T, delta, self.grad_weights[i])
+            np.matmul(a_prev.T, delta, out=self.grad_weights[i])
             np.matmul(ws.ones[:n], delta, out=self.grad_biases[i])
             if i == 0:
                 break
             # dL/da_prev = delta W^T, then through dropout and the activation derivative.
             prev = ws.delta[i - 1][:n]
-            self._matmul(delta, self.weights[i].T, prev)
+            np.matmul(delta, self.weights[i].T, out=prev)
             if self._train:
                 prev *= ws.kept[i - 1][:n]
             self._df(ws.z[i - 1][:n], prev)
@@ -277,10 +271,6 @@ class MLP:
         a = self.arch
         return (f"MLP(sizes={'-'.join(map(str, a.sizes))}, activation={a.activation!r}, "
                 f"output={a.output!r}, dropout={a.dropout}, params={self.n_params:,}, dtype={a.dtype})")
-
-
-def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    np.matmul(a, b, out=out)
 
 
 def _views(flat: np.ndarray, shapes: list[tuple[int, int]], n_weights: int):

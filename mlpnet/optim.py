@@ -13,7 +13,6 @@ import math
 import numpy as np
 
 from .errors import CheckpointError, ConfigError
-from .parallel import SERIAL, MatmulPool
 
 
 class Optimizer:
@@ -40,11 +39,6 @@ class Optimizer:
         self.t = 0
         self.state: dict[str, np.ndarray] = {}
         self._tmp = np.empty(n_params, dtype)
-        self._pool = SERIAL
-
-    def use_pool(self, pool: MatmulPool | None) -> None:
-        """Split the element-wise update over ``pool``'s threads (None: the calling thread only)."""
-        self._pool = pool or SERIAL
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         """Apply one update to ``params`` (n_params,) from ``grads``; ``grads`` may be overwritten."""
@@ -166,15 +160,14 @@ class Adam(Optimizer):
         # every float32 pass below compute in float64 and cast back, at twice the cost.
         c = math.sqrt((1.0 - b2) / (1.0 - b2 ** t))
         step = lr * (1.0 - b1) / ((1.0 - b1 ** t) * c)
-        self._pool.map(_adam_update, (params, grads, self.state["m"], self.state["v"], self._tmp),
-                       b1, b2, step, self.eps / c)
+        _adam_update(params, grads, self.state["m"], self.state["v"], self._tmp, b1, b2, step, self.eps / c)
 
     def hyperparams(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, **super().hyperparams()}
 
 
 def _adam_update(params, grads, m, v, tmp, b1: float, b2: float, step: float, eps: float) -> None:
-    """One Adam step in scaled form (see ``Adam``) on equal slices of the buffers, in place."""
+    """One Adam step in scaled form (see ``Adam``), in place."""
     m *= b1
     m += grads
     # g is not needed after this: square it in place rather than through tmp.

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__, checkpoint, data, losses, optim, parallel, schedules
+from . import __version__, checkpoint, data, losses, optim, schedules
 from .config import Config, apply_overrides, from_dict
 from .errors import CheckpointError, MlpnetError, TrainingError
 from .evaluate import loss_and_accuracy
@@ -148,7 +148,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
     extra_input = {f"input.{k}": v for k, v in ds.stats.items()}
 
     # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
-    with _threads(model, opt, 1 if one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
+    with _thread_limit(1 if one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
@@ -356,25 +356,12 @@ def _sample_sgd(cfg: Config) -> bool:
             and not cfg.model.dropout)
 
 
-@contextlib.contextmanager
-def _threads(model: MLP, opt: optim.Optimizer, threads: int | None):
-    """Train on ``threads`` threads (None: every available core), BLAS itself on one.
-
-    The model splits its large products, and the optimizer its update, over a
-    ``MatmulPool`` instead of letting BLAS thread the products: BLAS workers busy-wait
-    between calls and slow down everything else the loop does (see ``mlpnet.parallel``).
-    """
+def _thread_limit(threads: int | None):
+    if threads is None:
+        return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
 
-    n = threads or parallel.available_cores()
-    with threadpool_limits(limits=1, user_api="blas"), parallel.MatmulPool(n) as pool:
-        model.use_pool(pool)
-        opt.use_pool(pool)
-        try:
-            yield
-        finally:
-            model.use_pool(None)
-            opt.use_pool(None)
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def _diverged(what: str, epoch: int, batch: int, total: int, out_dir: Path, state: _State, lr: float) -> str:

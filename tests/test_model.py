@@ -146,14 +146,3 @@ def test_single_sample_sgd_matches_batched_path(act, loss_name, out):
         np.testing.assert_allclose(fast.params, ref.params, rtol=1e-12, atol=1e-14)
     assert np.array_equal(fast.grads, grads_before)  # the fast path writes no gradient buffer
 
-
-def test_matmul_pool_leaves_outputs_unchanged():
-    from mlpnet.parallel import MatmulPool
-
-    model = _net("relu", "softmax", sizes=(40, 48, 33, 4))
-    x = np.random.default_rng(2).normal(size=(70, 40))
-    want = model.forward(x).copy()
-    with MatmulPool(3, min_work=0) as pool:
-        model.use_pool(pool)
-        assert np.array_equal(model.forward(x), want)
-    model.use_pool(None)

@@ -125,19 +125,3 @@ def test_unknown_schedule_lists_choices():
     with pytest.raises(ConfigError, match="constant, step, cosine"):
         schedules.build("linear", 0.1, 1, 1)
 
-
-@pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_adam_split_over_threads_is_bit_identical(name):
-    from mlpnet.parallel import MatmulPool
-
-    rng = np.random.default_rng(4)
-    n = 1000
-    p0 = rng.normal(size=n).astype(np.float32)
-    grads = rng.normal(size=(3, n)).astype(np.float32)
-    serial = optim.build(name, n, 700, weight_decay=0.01)
-    split = optim.build(name, n, 700, weight_decay=0.01)
-    with MatmulPool(3, min_length=0) as pool:
-        split.use_pool(pool)
-        a, b = _run(serial, p0, grads, 0.01), _run(split, p0, grads, 0.01)
-    assert np.array_equal(a, b)
-    assert all(np.array_equal(serial.state[k], split.state[k]) for k in ("m", "v"))

@@ -173,26 +173,28 @@ def test_log_formats(blobs, tmp_path):
     assert lines[0].startswith("epoch,") and len(lines) == 3
 
 
-@pytest.mark.parametrize("threads,helpers", [(1, 0), (3, 2)])
-def test_thread_limit_applies_inside_training(blobs, tmp_path, monkeypatch, threads, helpers):
-    """BLAS runs on one thread while training; the model's pool has train.threads threads."""
-    import threading
-
+@pytest.mark.parametrize("threads,extra,expected", [(1, [], 1), (2, [], 2),
+                                                    (2, ["train.batch_size=1", "optimizer.name=sgd",
+                                                         "optimizer.momentum=0.0", "model.dropout=0.0"], 1)])
+def test_thread_limit_applies_inside_training(blobs, tmp_path, monkeypatch, threads, extra, expected):
+    """train.threads caps BLAS while training (one thread on the single-sample path); lifted afterwards."""
     from threadpoolctl import threadpool_info
 
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    before = blas_threads()
     seen = []
     real = data.Batcher.gather
 
     def gather(self, idx):
-        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-        pool = sum(t.name == "mlpnet-matmul" for t in threading.enumerate())
-        seen.append((blas, pool))
+        seen.append(blas_threads())
         return real(self, idx)
 
     monkeypatch.setattr(data.Batcher, "gather", gather)
-    _run(_cfg(blobs, "train.epochs=1", f"train.threads={threads}"), tmp_path / "t")
-    assert seen and all(blas and set(blas) == {1} and pool == helpers for blas, pool in seen)
-    assert not any(t.name == "mlpnet-matmul" for t in threading.enumerate())  # stopped after training
+    _run(_cfg(blobs, "train.epochs=1", f"train.threads={threads}", "data.val_size=450", *extra), tmp_path / "t")
+    assert seen and all(s == {expected} for s in seen)
+    assert blas_threads() == before
 
 
 def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_path, monkeypatch):
