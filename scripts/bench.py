@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # this checkout's mlpnet, whatever else is installed
 
 HIDDEN = (128, 64)
 LR_ADAM = 1e-3
@@ -72,10 +71,11 @@ def _mlpnet_run(cfg, keep: str | None) -> dict:
     """Train with mlpnet's own trainer; epoch times are its ``seconds`` column (loop only)."""
     from mlpnet import checkpoint, data, evaluate, trainer
 
-    out = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mlpnet-bench-"))
-    res = trainer.train(cfg, out, overwrite=True, progress=False, echo=lambda s: None)
+    with tempfile.TemporaryDirectory(prefix="mlpnet-bench-") as tmp:
+        out = Path(keep or tmp)
+        res = trainer.train(cfg, out, overwrite=True, progress=False, echo=lambda s: None)
+        model = checkpoint.load(out / "last.npz").model
     ds = data.load(cfg.data, cfg.seed, progress=False)
-    model = checkpoint.load(out / "last.npz").model
     probs = evaluate.predict_split(model, ds.test, ds.scale)
     return {"epoch_s": [r["seconds"] for r in res.history], "n_train": len(ds.train),
             "accuracy": float(np.mean(probs.argmax(axis=1) == ds.test.y))}
@@ -243,7 +243,7 @@ def work_load(args) -> dict:
 
 
 def work_eval(args) -> dict:
-    """Outputs, accuracy and confusion matrix of a checkpoint on the 10k test images (best of 5)."""
+    """Outputs, accuracy and confusion matrix of a checkpoint on the 10k test images, 5 times."""
     from mlpnet import checkpoint, data, evaluate, metrics
 
     model = checkpoint.load(args.keep).model
@@ -272,19 +272,20 @@ def worker_main(args) -> None:
 
 # -- the parent: runs workers in turn and reports --------------------------------------------
 
-def _env() -> dict:
+def _env(repo: Path) -> dict:
+    """The environment for subprocesses: ``repo``'s mlpnet first on the path, whatever else is installed."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(repo), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
 def run_worker(name: str, args, **extra) -> dict:
     cmd = [sys.executable, __file__, "--worker", name, "--epochs", str(extra.get("epochs", args.epochs)),
-           "--batch-size", str(args.batch_size), "--threads", str(args.threads or 0)]
+           "--batch-size", str(args.batch_size), "--threads", str(args.threads or 0), "--repo", str(args.repo)]
     for key in ("subset", "keep"):
         if extra.get(key):
             cmd += [f"--{key}", str(extra[key])]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.repo))
     if proc.returncode != 0:
         raise RuntimeError(f"worker {name} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -341,22 +342,27 @@ def bench_batch1(args, log, tmp: Path) -> dict:
     return {k[:-2]: summarize(v) for k, v in runs.items()}
 
 
-def _wall(cmd: list[str], reps: int) -> tuple[float, subprocess.CompletedProcess]:
+def _wall(cmd: list[str], args) -> tuple[float, subprocess.CompletedProcess]:
+    """Median wall time of ``cmd`` over ``--startup-reps`` runs, and the last run."""
     times, proc = [], None
-    for _ in range(reps):
+    for _ in range(args.startup_reps):
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.repo), cwd=args.repo)
         times.append(time.perf_counter() - t0)
     return statistics.median(times), proc
 
 
 def bench_startup(args, log, ckpt: Path, tmp: Path) -> dict:
-    log("startup: cached load, --help, predict, evaluation of the test set")
+    log(f"startup: cached load, --help, predict, evaluation of the test set (mlpnet from {args.repo})")
     out = {}
+    if not ckpt.exists():  # no batch-128 section ran: train one epoch for a checkpoint
+        run_worker("mlpnet", args, epochs=1, keep=ckpt.parent)
     run_worker("load", args)  # make sure the decoded cache exists
     out["load_s"] = statistics.median(run_worker("load", args)["seconds"] for _ in range(args.startup_reps))
-    out["help_s"], _ = _wall([sys.executable, "-m", "mlpnet", "--help"], args.startup_reps)
-    if subprocess.run([sys.executable, "-m", "mlpnet", "predict", "--help"], capture_output=True, env=_env()).returncode:
+    out["help_s"], _ = _wall([sys.executable, "-m", "mlpnet", "--help"], args)
+    has_predict = subprocess.run([sys.executable, "-m", "mlpnet", "predict", "--help"], capture_output=True,
+                                 env=_env(args.repo), cwd=args.repo).returncode == 0
+    if not has_predict:
         out["predict_s"] = None
         log("  this checkout has no `mlpnet predict` command: not timed")
     else:
@@ -364,13 +370,11 @@ def bench_startup(args, log, ckpt: Path, tmp: Path) -> dict:
 
         png = tmp / "one.png"
         Image.fromarray(_fashion()[2][0].reshape(28, 28)).save(png)
-        out["predict_s"], proc = _wall([sys.executable, "-m", "mlpnet", "predict", str(png), "--model", str(ckpt)],
-                                       args.startup_reps)
+        out["predict_s"], proc = _wall([sys.executable, "-m", "mlpnet", "predict", str(png), "--model", str(ckpt)], args)
         if proc.returncode != 0:
             log(f"  predict failed: {proc.stderr.strip()[-300:]}")
             out["predict_s"] = None
-    if ckpt.exists():
-        out["eval_s"] = run_worker("eval", args, keep=ckpt)["seconds"]
+    out["eval_s"] = run_worker("eval", args, keep=ckpt)["median"]
     return out
 
 
@@ -462,6 +466,8 @@ def parse(argv=None):
                    help="run only this section (repeatable)")
     p.add_argument("--quick", action="store_true", help="2 repetitions of 2 epochs, 2000 samples at batch 1")
     p.add_argument("--markdown", action="store_true", help="also print the results as Markdown tables")
+    p.add_argument("--repo", type=Path, default=REPO,
+                   help="checkout whose mlpnet is benchmarked (default: the one holding this script)")
     p.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     p.add_argument("--subset", help=argparse.SUPPRESS)
     p.add_argument("--keep", help=argparse.SUPPRESS)
@@ -475,6 +481,8 @@ def parse(argv=None):
 
 def main(argv=None) -> None:
     args = parse(argv)
+    args.repo = args.repo.resolve()
+    sys.path.insert(0, str(args.repo))  # every mlpnet import below is inside a function
     if args.worker:
         return worker_main(args)
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
