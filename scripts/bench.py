@@ -285,10 +285,32 @@ def run_worker(name: str, args, **extra) -> dict:
     for key in ("subset", "keep"):
         if extra.get(key):
             cmd += [f"--{key}", str(extra[key])]
+    busy0, mine0, t0 = _machine_busy(), _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.repo))
+    wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"worker {name} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    busy1 = _machine_busy()
+    # CPU that other processes used meanwhile, in cores: the machine's busy time less the worker's own.
+    res["others"] = max(0.0, (busy1 - busy0) - (_children_cpu() - mine0)) / wall if busy0 is not None else 0.0
+    return res
+
+
+def _machine_busy() -> float | None:
+    """CPU seconds all processes have used since boot (Linux ``/proc/stat``), None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def available(impl: str) -> bool:
@@ -305,11 +327,16 @@ def alternate(impls: list[str], reps: int, args, log, extra: dict[str, dict] | N
     runs: dict[str, list[dict]] = {i: [] for i in impls}
     for r in range(reps):
         for impl in impls[r % len(impls):] + impls[:r % len(impls)]:
-            res = run_worker(impl, args, **(extra or {}).get(impl, {}))
+            for attempt in range(args.retries + 1):
+                res = run_worker(impl, args, **(extra or {}).get(impl, {}))
+                disturbed = res["others"] > args.max_others
+                acc = f", acc {res['accuracy']:.4f}" if res["accuracy"] is not None else ""
+                log(f"  rep {r + 1}/{reps} {impl:14s} epochs {' '.join(f'{t:.3f}' for t in res['epoch_s'])} s, "
+                    f"peak {res['maxrss_mb']:.0f} MB{acc}, other processes {res['others']:.2f} cores"
+                    + (" (disturbed" + (", again)" if attempt < args.retries else ", kept)") if disturbed else ""))
+                if not disturbed:
+                    break
             runs[impl].append(res)
-            acc = f", acc {res['accuracy']:.4f}" if res["accuracy"] is not None else ""
-            log(f"  rep {r + 1}/{reps} {impl:14s} epochs {' '.join(f'{t:.3f}' for t in res['epoch_s'])} s, "
-                f"peak {res['maxrss_mb']:.0f} MB{acc}")
     return runs
 
 
@@ -327,7 +354,7 @@ def bench_batch128(args, log, keep: Path) -> dict:
     log(f"batch {args.batch_size}: {', '.join(impls)}; {args.reps} repetitions of {args.epochs} epochs")
     # mlpnet keeps its last checkpoint for the startup section (each run replaces it).
     runs = alternate(impls, args.reps, args, log, extra={"mlpnet": {"keep": keep}})
-    return {k: summarize(v) for k, v in runs.items()}
+    return {**{k: summarize(v) for k, v in runs.items()}, "_runs": [r for v in runs.values() for r in v]}
 
 
 def bench_batch1(args, log, tmp: Path) -> dict:
@@ -339,7 +366,7 @@ def bench_batch1(args, log, tmp: Path) -> dict:
     log(f"batch 1 (seed network, first {n} training images): {', '.join(impls)}; {args.reps} repetitions of 1 epoch")
     names = [f"{i}-1" for i in impls]
     runs = alternate(names, args.reps, args, log, extra={k: {"subset": subset, "epochs": 1} for k in names})
-    return {k[:-2]: summarize(v) for k, v in runs.items()}
+    return {**{k[:-2]: summarize(v) for k, v in runs.items()}, "_runs": [r for v in runs.values() for r in v]}
 
 
 def _wall(cmd: list[str], args) -> tuple[float, subprocess.CompletedProcess]:
@@ -387,6 +414,10 @@ def _verdict(value, target, lower_is_better=True) -> str:
     return f"{'met' if ok else 'NOT met'} (target <= {target:g})"
 
 
+def _impls(section: dict):
+    return [(k, v) for k, v in section.items() if not k.startswith("_")]
+
+
 def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
     lines = []
     if r128:
@@ -394,7 +425,7 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
         lines.append(f"\n== batch {args.batch_size}, 784-{HIDDEN[0]}-{HIDDEN[1]}-10 ReLU, cross-entropy, Adam, "
                      f"threads={args.threads or 'all'} ==")
         lines.append(f"{'implementation':16s} {'epoch s':>8s} {'samples/s':>10s} {'peak MB':>8s} {'test acc':>8s} {'x mlpnet':>8s}")
-        for impl, s in r128.items():
+        for impl, s in _impls(r128):
             acc = f"{s['accuracy']:.4f}" if s["accuracy"] is not None else "-"
             ratio = f"{s['epoch_s'] / base['epoch_s']:.2f}" if base else "-"
             lines.append(f"{impl:16s} {s['epoch_s']:8.3f} {s['samples_s']:10.0f} {s['peak_mb']:8.0f} {acc:>8s} {ratio:>8s}")
@@ -410,7 +441,7 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
         lines.append(f"\n== batch 1, seed network (sigmoid, squared error, SGD lr {LR_SGD}), "
                      f"first {args.sample_n} training images ==")
         lines.append(f"{'implementation':16s} {'us/sample':>10s} {'epoch s':>8s} {'test acc':>8s}")
-        for impl, s in r1.items():
+        for impl, s in _impls(r1):
             lines.append(f"{impl:16s} {s['epoch_s'] / s['n_train'] * 1e6:10.1f} {s['epoch_s']:8.3f} {s['accuracy']:8.4f}")
         if "mlpnet" in r1 and "pytorch" in r1:
             v = r1["mlpnet"]["epoch_s"] / r1["pytorch"]["epoch_s"]
@@ -431,7 +462,7 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
     names = {"mlpnet": "mlpnet", "pytorch": "PyTorch (CPU, default Adam)", "pytorch-fused": "PyTorch (fused Adam)",
              "sklearn": "scikit-learn MLPClassifier", "floor": "matrix products alone (floor)"}
     base = r128.get("mlpnet")
-    for impl, s in r128.items():
+    for impl, s in _impls(r128):
         acc = f"{s['accuracy']:.3f}" if s["accuracy"] is not None else "—"
         mem = f"{s['peak_mb']:.0f} MB" if impl != "floor" else "—"
         ratio = f"{s['epoch_s'] / base['epoch_s']:.2f}x" if base else "—"
@@ -440,9 +471,9 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
         lines += ["", "| one sample at a time, seed network, SGD | per sample | test accuracy | time vs mlpnet |",
                   "|---|---:|---:|---:|"]
         b1 = r1.get("mlpnet")
-        for impl, s in r1.items():
+        for impl, s in _impls(r1):
             ratio = f"{s['epoch_s'] / b1['epoch_s']:.2f}x" if b1 else "—"
-            lines.append(f"| {names[impl]} | {s['epoch_s'] / s['n_train'] * 1e6:.0f} µs | {s['accuracy']:.3f} | {ratio} |")
+            lines.append(f"| {'PyTorch (CPU)' if impl == 'pytorch' else names[impl]} | {s['epoch_s'] / s['n_train'] * 1e6:.0f} µs | {s['accuracy']:.3f} | {ratio} |")
     if start:
         lines += ["", "| startup | time |", "|---|---:|"]
         names = {"load_s": "load Fashion-MNIST again (cached)", "help_s": "`mlpnet --help`",
@@ -466,6 +497,9 @@ def parse(argv=None):
                    help="run only this section (repeatable)")
     p.add_argument("--quick", action="store_true", help="2 repetitions of 2 epochs, 2000 samples at batch 1")
     p.add_argument("--markdown", action="store_true", help="also print the results as Markdown tables")
+    p.add_argument("--max-others", type=float, default=0.1,
+                   help="a run during which other processes used more CPU than this (in cores) is repeated (default 0.1)")
+    p.add_argument("--retries", type=int, default=3, help="repeats of a disturbed run (default 3)")
     p.add_argument("--repo", type=Path, default=REPO,
                    help="checkout whose mlpnet is benchmarked (default: the one holding this script)")
     p.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
@@ -490,13 +524,15 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory(prefix="mlpnet-bench-") as tmp:
         tmp = Path(tmp)
         ckpt_dir = tmp / "run"
-        load = os.getloadavg()[0]
-        log(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, load average {load:.2f}")
+        log(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.2f}")
         r128 = bench_batch128(args, log, ckpt_dir) if "batch128" in sections else {}
         r1 = bench_batch1(args, log, tmp) if "batch1" in sections else {}
         start = bench_startup(args, log, ckpt_dir / "last.npz", tmp) if "startup" in sections else {}
-        print(f"load average at start {load:.2f}, at end {os.getloadavg()[0]:.2f} (2-core machine: above ~0.5 means "
-              "another process competed for the CPU)")
+        runs = [r for section in (r128, r1) for r in section.get("_runs", [])]
+        kept = sum(r["others"] > args.max_others for r in runs)
+        print(f"{len(runs)} training runs; {kept} kept although other processes used more than {args.max_others} "
+              f"cores meanwhile (each such run was repeated up to {args.retries} times first)")
         print("\n".join(report(r128, r1, start, args)))
         if args.markdown:
             print("\n".join(markdown(r128, r1, start, args)))
