@@ -1,7 +1,9 @@
 """Benchmark mlpnet against PyTorch (CPU) and scikit-learn on Fashion-MNIST.
 
 Three sections, each printing ratios measured within this one run (absolute times drift
-on shared machines; ratios taken from alternated runs much less):
+on shared machines; ratios taken from alternated runs much less). The CPU time other
+processes use during each training run is measured from ``/proc/stat``; a run they
+disturbed (``--max-others``) is repeated, up to ``--retries`` times:
 
 * batch 128: 784-128-64-10 ReLU, softmax + cross-entropy, Adam (lr 1e-3), trained by
   mlpnet, PyTorch (default and fused Adam) and scikit-learn's MLPClassifier where
