@@ -17,7 +17,7 @@ disturbed (``--max-others``) is repeated, up to ``--retries`` times:
 
 Usage::
 
-    python scripts/bench.py                  # everything, 3 repetitions of 3 epochs
+    python scripts/bench.py                  # everything, 5 repetitions of 3 epochs
     python scripts/bench.py --quick          # a smaller, faster run
     python scripts/bench.py --markdown       # also print a table for the README
     python scripts/bench.py --threads 1 --only batch128
@@ -342,13 +342,28 @@ def alternate(impls: list[str], reps: int, args, log, extra: dict[str, dict] | N
     return runs
 
 
+def _timed_epochs(run: dict) -> list[float]:
+    """A run's epoch times, the first left out as warm-up when there are more."""
+    return run["epoch_s"][1:] if len(run["epoch_s"]) > 1 else run["epoch_s"]
+
+
 def summarize(runs: list[dict]) -> dict:
-    """Median epoch time over all repetitions (each run's first epoch left out as warm-up if it has more)."""
-    epochs = [t for r in runs for t in (r["epoch_s"][1:] if len(r["epoch_s"]) > 1 else r["epoch_s"])]
+    """Median epoch time over all repetitions, and per-repetition medians for paired ratios."""
     accs = [r["accuracy"] for r in runs if r["accuracy"] is not None]
-    med = statistics.median(epochs)
+    med = statistics.median(t for r in runs for t in _timed_epochs(r))
     return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med, "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
-            "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"]}
+            "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"],
+            "per_rep": [statistics.median(_timed_epochs(r)) for r in runs]}
+
+
+def ratio_line(name: str, a: dict, b: dict, target: float) -> str:
+    """``a / b`` as a ratio of medians, and as the median of per-repetition ratios.
+
+    The second pairs runs that ran next to each other, so it is the steadier of the two
+    when the machine's speed drifts (other virtual machines on the same host)."""
+    v = a["epoch_s"] / b["epoch_s"]
+    paired = statistics.median(x / y for x, y in zip(a["per_rep"], b["per_rep"]))
+    return f"{name}: {v:.2f} (paired by repetition: {paired:.2f})  {_verdict(max(v, paired), target)}"
 
 
 def bench_batch128(args, log, keep: Path) -> dict:
@@ -433,11 +448,10 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
             lines.append(f"{impl:16s} {s['epoch_s']:8.3f} {s['samples_s']:10.0f} {s['peak_mb']:8.0f} {acc:>8s} {ratio:>8s}")
         if base:
             if "pytorch" in r128:
-                v = base["epoch_s"] / r128["pytorch"]["epoch_s"]
-                lines.append(f"mlpnet / pytorch (default Adam) epoch: {v:.2f}  {_verdict(v, TARGETS['vs_pytorch'])}")
+                lines.append(ratio_line("mlpnet / pytorch (default Adam) epoch", base, r128["pytorch"],
+                                        TARGETS["vs_pytorch"]))
             if "floor" in r128:
-                v = base["epoch_s"] / r128["floor"]["epoch_s"]
-                lines.append(f"mlpnet / matmul floor epoch:          {v:.2f}  {_verdict(v, TARGETS['vs_floor'])}")
+                lines.append(ratio_line("mlpnet / matmul floor epoch         ", base, r128["floor"], TARGETS["vs_floor"]))
             lines.append(f"mlpnet peak memory: {base['peak_mb']:.0f} MB  {_verdict(base['peak_mb'], TARGETS['peak_mb'])}")
     if r1:
         lines.append(f"\n== batch 1, seed network (sigmoid, squared error, SGD lr {LR_SGD}), "
@@ -446,8 +460,8 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
         for impl, s in _impls(r1):
             lines.append(f"{impl:16s} {s['epoch_s'] / s['n_train'] * 1e6:10.1f} {s['epoch_s']:8.3f} {s['accuracy']:8.4f}")
         if "mlpnet" in r1 and "pytorch" in r1:
-            v = r1["mlpnet"]["epoch_s"] / r1["pytorch"]["epoch_s"]
-            lines.append(f"mlpnet / pytorch per-sample epoch: {v:.2f}  {_verdict(v, TARGETS['batch1_vs_pytorch'])}")
+            lines.append(ratio_line("mlpnet / pytorch per-sample epoch", r1["mlpnet"], r1["pytorch"],
+                                    TARGETS["batch1_vs_pytorch"]))
     if start:
         lines.append("\n== startup and evaluation (median wall time) ==")
         names = {"load_s": "load fashion-mnist again (cached)", "help_s": "mlpnet --help",
@@ -488,8 +502,8 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
 
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--reps", type=int, default=3, help="repetitions of every implementation (default 3)")
-    p.add_argument("--epochs", type=int, default=3, help="epochs per batch-128 run (default 3)")
+    p.add_argument("--reps", type=int, default=5, help="repetitions of every implementation (default 5)")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per batch-128 run (default 3; the first is warm-up)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=None, help="BLAS / PyTorch threads (default: all cores)")
     p.add_argument("--sample-n", type=int, default=10000, help="training images in the batch-1 section (default 10000)")
