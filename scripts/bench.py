@@ -351,7 +351,8 @@ def summarize(runs: list[dict]) -> dict:
     """Median epoch time over all repetitions, and per-repetition medians for paired ratios."""
     accs = [r["accuracy"] for r in runs if r["accuracy"] is not None]
     med = statistics.median(t for r in runs for t in _timed_epochs(r))
-    return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med, "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
+    return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med,
+            "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
             "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"],
             "per_rep": [statistics.median(_timed_epochs(r)) for r in runs]}
 
@@ -441,7 +442,8 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
         base = r128.get("mlpnet")
         lines.append(f"\n== batch {args.batch_size}, 784-{HIDDEN[0]}-{HIDDEN[1]}-10 ReLU, cross-entropy, Adam, "
                      f"threads={args.threads or 'all'} ==")
-        lines.append(f"{'implementation':16s} {'epoch s':>8s} {'samples/s':>10s} {'peak MB':>8s} {'test acc':>8s} {'x mlpnet':>8s}")
+        lines.append(f"{'implementation':16s} {'epoch s':>8s} {'samples/s':>10s} {'peak MB':>8s} {'test acc':>8s} "
+                     f"{'x mlpnet':>8s}")
         for impl, s in _impls(r128):
             acc = f"{s['accuracy']:.4f}" if s["accuracy"] is not None else "-"
             ratio = f"{s['epoch_s'] / base['epoch_s']:.2f}" if base else "-"
@@ -473,7 +475,8 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
 
 
 def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
-    lines = ["", f"| {args.batch_size}-sample batches, Adam | epoch | samples/s | peak memory | test accuracy | time vs mlpnet |",
+    lines = ["", f"| {args.batch_size}-sample batches, Adam | epoch | samples/s | peak memory | test accuracy "
+                 "| time vs mlpnet |",
              "|---|---:|---:|---:|---:|---:|"]
     names = {"mlpnet": "mlpnet", "pytorch": "PyTorch (CPU, default Adam)", "pytorch-fused": "PyTorch (fused Adam)",
              "sklearn": "scikit-learn MLPClassifier", "floor": "matrix products alone (floor)"}
@@ -489,7 +492,8 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
         b1 = r1.get("mlpnet")
         for impl, s in _impls(r1):
             ratio = f"{s['epoch_s'] / b1['epoch_s']:.2f}x" if b1 else "—"
-            lines.append(f"| {'PyTorch (CPU)' if impl == 'pytorch' else names[impl]} | {s['epoch_s'] / s['n_train'] * 1e6:.0f} µs | {s['accuracy']:.3f} | {ratio} |")
+            name = "PyTorch (CPU)" if impl == "pytorch" else names[impl]
+            lines.append(f"| {name} | {s['epoch_s'] / s['n_train'] * 1e6:.0f} µs | {s['accuracy']:.3f} | {ratio} |")
     if start:
         lines += ["", "| startup | time |", "|---|---:|"]
         names = {"load_s": "load Fashion-MNIST again (cached)", "help_s": "`mlpnet --help`",
