@@ -124,4 +124,3 @@ def test_warmup_ramps_linearly_then_hands_over():
 def test_unknown_schedule_lists_choices():
     with pytest.raises(ConfigError, match="constant, step, cosine"):
         schedules.build("linear", 0.1, 1, 1)
-
