@@ -38,6 +38,14 @@ class Loss:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    _arange = np.arange(0)
+
+    def _rows(self, n: int) -> np.ndarray:
+        """``arange(n)`` without allocating one per batch: ``out[rows, y]`` picks each sample's class."""
+        if len(self._arange) < n:
+            self._arange = np.arange(n)
+        return self._arange[:n]
+
 
 class CrossEntropy(Loss):
     """-log p_y with a softmax output."""
@@ -46,7 +54,7 @@ class CrossEntropy(Loss):
     outputs = ("softmax",)
 
     def value(self, out: np.ndarray, y: np.ndarray) -> float:
-        picked = out[np.arange(len(y)), y]
+        picked = out[self._rows(len(y)), y]
         return float(-np.log(np.maximum(picked, _TINY)).sum(dtype=np.float64))
 
     def delta(self, out: np.ndarray, y: np.ndarray, grad_out: Callable, delta: np.ndarray) -> None:
@@ -54,7 +62,7 @@ class CrossEntropy(Loss):
         # Using this fused form avoids the softmax Jacobian and its cancellation error.
         n = len(y)
         np.copyto(delta, out)
-        delta[np.arange(n), y] -= 1.0
+        delta[self._rows(n), y] -= 1.0
         delta *= 1.0 / n
 
 
@@ -66,14 +74,14 @@ class SquaredError(Loss):
 
     def value(self, out: np.ndarray, y: np.ndarray) -> float:
         err = out.astype(np.float64)
-        err[np.arange(len(y)), y] -= 1.0
+        err[self._rows(len(y)), y] -= 1.0
         return float(0.5 * np.einsum("ij,ij->", err, err))
 
     def delta(self, out: np.ndarray, y: np.ndarray, grad_out: Callable, delta: np.ndarray) -> None:
         # dL/dz = (a - onehot(y)) * f'(z) / n
         n = len(y)
         np.copyto(delta, out)
-        delta[np.arange(n), y] -= 1.0
+        delta[self._rows(n), y] -= 1.0
         grad_out(out, delta)
         delta *= 1.0 / n
 

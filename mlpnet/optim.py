@@ -8,6 +8,8 @@ weights), never to biases.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import CheckpointError, ConfigError
@@ -45,6 +47,10 @@ class Optimizer:
 
     def _step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         raise NotImplementedError
+
+    def count_step(self) -> None:
+        """Count an update applied elsewhere (the model's single-sample SGD path), as ``step`` would."""
+        self.t += 1
 
     def _add_l2(self, params: np.ndarray, grads: np.ndarray) -> None:
         """g += wd * w on the weights (coupled L2 regularisation)."""
@@ -150,22 +156,29 @@ class Adam(Optimizer):
                 params[:self.n_decay] *= 1.0 - lr * self.weight_decay
         else:
             self._add_l2(params, grads)
-        m, v, tmp = self.state["m"], self.state["v"], self._tmp
-        m *= b1
-        m += grads
-        v *= b2
-        np.multiply(grads, grads, out=tmp)
-        v += tmp
-        c = np.sqrt((1.0 - b2) / (1.0 - b2 ** t))
+        # Python floats (math, not np.sqrt): under NumPy 2 a np.float64 scalar would make
+        # every float32 pass below compute in float64 and cast back, at twice the cost.
+        c = math.sqrt((1.0 - b2) / (1.0 - b2 ** t))
         step = lr * (1.0 - b1) / ((1.0 - b1 ** t) * c)
-        np.sqrt(v, out=tmp)
-        tmp += self.eps / c
-        np.divide(m, tmp, out=tmp)
-        tmp *= step
-        params -= tmp
+        _adam_update(params, grads, self.state["m"], self.state["v"], self._tmp, b1, b2, step, self.eps / c)
 
     def hyperparams(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, **super().hyperparams()}
+
+
+def _adam_update(params, grads, m, v, tmp, b1: float, b2: float, step: float, eps: float) -> None:
+    """One Adam step in scaled form (see ``Adam``), in place."""
+    m *= b1
+    m += grads
+    # g is not needed after this: square it in place rather than through tmp.
+    np.multiply(grads, grads, out=grads)
+    v *= b2
+    v += grads
+    np.sqrt(v, out=tmp)
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= step
+    params -= tmp
 
 
 def sgd(n_params, n_decay, **kw) -> SGD:

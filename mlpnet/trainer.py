@@ -142,7 +142,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
         with contextlib.suppress(MlpnetError):
             best_params = checkpoint.load(out_dir / "best.npz").model.params.copy()
 
-    threads = _thread_limit(cfg.train.threads)
+    one = _sample_sgd(cfg)
     batcher = data.Batcher(ds.train, ds.scale, cfg.train.batch_size, model.dtype)
     n = len(ds.train)
     bs = cfg.train.batch_size
@@ -152,7 +152,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
     extra_input = {f"input.{k}": v for k, v in ds.stats.items()}
 
     # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
-    with threads, np.errstate(over="ignore", invalid="ignore"):
+    with _thread_limit(1 if one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
@@ -163,7 +163,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                 for b in range(steps_per_epoch):
                     idx = order[b * bs:(b + 1) * bs]
                     xb, yb = batcher.gather(idx)
-                    out = model.forward(xb, train=True, rng=rng)
+                    out = model.forward_one(xb) if one else model.forward(xb, train=True, rng=rng)
                     batch_loss = loss.value(out, yb)
                     if not math.isfinite(batch_loss):
                         raise TrainingError(_diverged(f"the loss became {batch_loss}", epoch, b + 1, steps_per_epoch,
@@ -172,8 +172,12 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                     correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
                     delta = model.output_delta(len(yb))
                     loss.delta(out, yb, model.grad_output, delta)
-                    model.backward(delta)
-                    opt.step(model.params, model.grads, sched(state.step))
+                    if one:
+                        model.sgd_step_one(delta, sched(state.step))
+                        opt.count_step()
+                    else:
+                        model.backward(delta)
+                        opt.step(model.params, model.grads, sched(state.step))
                     state.step += 1
                     if bar is not None:
                         bar.update(1)
@@ -351,6 +355,17 @@ def _bar(progress: bool, total: int, desc: str):
     # A fixed, compact layout that fits 80 columns with the running loss and accuracy.
     return tqdm(total=total, desc=desc, unit="batch", leave=False, mininterval=0.2, file=sys.stderr,
                 bar_format="{desc} {percentage:3.0f}%|{bar:16}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
+
+
+def _sample_sgd(cfg: Config) -> bool:
+    """Whether the model's single-sample path applies: batches of one, plain SGD, no dropout.
+
+    Its matrix-vector products are too small to share between threads (handing one over
+    costs more than it saves), so that path runs on one thread.
+    """
+    o = cfg.optimizer
+    return (cfg.train.batch_size == 1 and o.name == "sgd" and not o.momentum and not o.weight_decay
+            and not cfg.model.dropout)
 
 
 def _thread_limit(threads: int | None):

@@ -121,3 +121,28 @@ def test_initializers_are_seeded_and_scaled(scheme):
 def test_repr_is_readable():
     m = MLP(Architecture((784, 128, 64, 10), "sigmoid", "sigmoid"))
     assert "784-128-64-10" in repr(m) and "sigmoid" in repr(m)
+
+
+@pytest.mark.parametrize("act,loss_name,out", [("sigmoid", "mse", "sigmoid"), ("relu", "cross_entropy", "softmax"),
+                                               ("tanh", "mse", "identity")])
+def test_single_sample_sgd_matches_batched_path(act, loss_name, out):
+    """forward_one + sgd_step_one is forward + backward + plain SGD for a batch of one."""
+    from mlpnet import optim
+
+    rng = np.random.default_rng(5)
+    fast, ref, loss = _net(act, out), _net(act, out), losses.get(loss_name)
+    ref_opt = optim.build("sgd", ref.n_params, ref.n_weights, dtype=np.float64)
+    grads_before = fast.grads.copy()
+    for _ in range(20):
+        x, y = rng.normal(size=(1, 5)), rng.integers(0, 4, 1)
+        got = fast.forward_one(x)
+        want = ref.forward(x, train=True)
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+        for m, o in ((fast, got), (ref, want)):
+            loss.delta(o, y, m.grad_output, m.output_delta(1))
+        fast.sgd_step_one(fast.output_delta(1), 0.3)
+        ref.backward(ref.output_delta(1))
+        ref_opt.step(ref.params, ref.grads, 0.3)
+        np.testing.assert_allclose(fast.params, ref.params, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(fast.grads, grads_before)  # the fast path writes no gradient buffer
+

@@ -175,3 +175,45 @@ def test_log_formats(blobs, tmp_path):
                   log_format="csv", log_stream=buf)
     lines = buf.getvalue().splitlines()
     assert lines[0].startswith("epoch,") and len(lines) == 3
+
+
+@pytest.mark.parametrize("threads,extra,expected", [(1, [], 1), (2, [], 2),
+                                                    (2, ["train.batch_size=1", "optimizer.name=sgd",
+                                                         "optimizer.momentum=0.0", "model.dropout=0.0"], 1)])
+def test_thread_limit_applies_inside_training(blobs, tmp_path, monkeypatch, threads, extra, expected):
+    """train.threads caps BLAS while training (one thread on the single-sample path); lifted afterwards."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen = []
+    real = data.Batcher.gather
+
+    def gather(self, idx):
+        seen.append(blas_threads())
+        return real(self, idx)
+
+    monkeypatch.setattr(data.Batcher, "gather", gather)
+    _run(_cfg(blobs, "train.epochs=1", f"train.threads={threads}", "data.val_size=450", *extra), tmp_path / "t")
+    assert seen and all(s == {expected} for s in seen)
+    assert blas_threads() == before
+
+
+def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_path, monkeypatch):
+    """Same run through the single-sample path and through the general one: same weights up to rounding."""
+    from mlpnet.model import MLP
+
+    extra = ["train.epochs=1", "train.batch_size=1", "model.dropout=0.0", "optimizer.name=sgd", "optimizer.lr=0.05",
+             "model.activation=sigmoid", "loss=mse", "model.output=sigmoid", "data.val_size=450"]
+    _run(_cfg(blobs, *extra), tmp_path / "fast")
+    monkeypatch.setattr(MLP, "backward", lambda *a: pytest.fail("the general path was used"))
+    _run(_cfg(blobs, *extra), tmp_path / "fast2")
+    monkeypatch.undo()
+    monkeypatch.setattr(trainer, "_sample_sgd", lambda cfg: False)
+    _run(_cfg(blobs, *extra), tmp_path / "general")
+    fast, general = checkpoint.load(tmp_path / "fast/last.npz"), checkpoint.load(tmp_path / "general/last.npz")
+    np.testing.assert_allclose(fast.model.params, general.model.params, rtol=1e-4, atol=1e-6)
+    assert fast.meta["optimizer"]["t"] == general.meta["optimizer"]["t"] == 150
+    assert np.array_equal(_params(tmp_path / "fast/last.npz"), _params(tmp_path / "fast2/last.npz"))

@@ -1,0 +1,562 @@
+"""Benchmark mlpnet against PyTorch (CPU) and scikit-learn on Fashion-MNIST.
+
+Three sections, each printing ratios measured within this one run (absolute times drift
+on shared machines; ratios taken from alternated runs much less). The CPU time other
+processes use during each training run is measured from ``/proc/stat``; a run they
+disturbed (``--max-others``) is repeated, up to ``--retries`` times:
+
+* batch 128: 784-128-64-10 ReLU, softmax + cross-entropy, Adam (lr 1e-3), trained by
+  mlpnet, PyTorch (default and fused Adam) and scikit-learn's MLPClassifier where
+  installed, plus the bare matrix multiplications of one epoch (the floor). Every
+  training run is its own subprocess, so peak memory (``ru_maxrss``) is comparable, and
+  the implementations take turns, repetition after repetition.
+* batch 1: the seed article's 784-128-64-10 sigmoid network, squared error, plain SGD,
+  one sample at a time, on the first ``--sample-n`` training images: mlpnet and PyTorch.
+* startup: a cached dataset load, ``mlpnet --help``, ``mlpnet predict one.png`` (when
+  this checkout has ``predict``), and evaluating the 10k test images.
+
+Usage::
+
+    python scripts/bench.py                  # everything, 5 repetitions of 3 epochs
+    python scripts/bench.py --quick          # a smaller, faster run
+    python scripts/bench.py --markdown       # also print a table for the README
+    python scripts/bench.py --threads 1 --only batch128
+
+The package never imports this file; PyTorch and scikit-learn are optional extras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+HIDDEN = (128, 64)
+LR_ADAM = 1e-3
+LR_SGD = 0.5  # configs/mnist-seed.yaml
+IMPLS_128 = ("mlpnet", "pytorch", "pytorch-fused", "sklearn", "floor")
+IMPLS_1 = ("mlpnet", "pytorch")
+TARGETS = {"vs_pytorch": 0.65, "vs_floor": 1.4, "batch1_vs_pytorch": 0.5, "peak_mb": 250,
+           "load_s": 0.2, "help_s": 0.3, "predict_s": 1.0, "eval_s": 0.1}
+
+
+# -- workers: each runs in its own process and prints one JSON line ------------------------
+
+def _fashion():
+    from mlpnet import sources
+
+    x_tr, y_tr, x_te, y_te = sources.load_named("fashion-mnist", progress=False)
+    flat = lambda x: np.ascontiguousarray(x.reshape(len(x), -1))  # noqa: E731
+    return flat(x_tr), y_tr.astype(np.int64), flat(x_te), y_te.astype(np.int64)
+
+
+def _mlpnet_config(args, overrides: list[str]):
+    from mlpnet import config
+
+    return config.load(None, ["data.val_size=0", f"model.hidden=[{HIDDEN[0]}, {HIDDEN[1]}]", "model.dropout=0.0",
+                              "schedule.name=constant", f"train.epochs={args.epochs}",
+                              f"train.threads={args.threads if args.threads else 'null'}", *overrides])
+
+
+def _mlpnet_run(cfg, keep: str | None) -> dict:
+    """Train with mlpnet's own trainer; epoch times are its ``seconds`` column (loop only)."""
+    from mlpnet import checkpoint, data, evaluate, trainer
+
+    with tempfile.TemporaryDirectory(prefix="mlpnet-bench-") as tmp:
+        out = Path(keep or tmp)
+        res = trainer.train(cfg, out, overwrite=True, progress=False, echo=lambda s: None)
+        model = checkpoint.load(out / "last.npz").model
+    ds = data.load(cfg.data, cfg.seed, progress=False)
+    probs = evaluate.predict_split(model, ds.test, ds.scale)
+    return {"epoch_s": [r["seconds"] for r in res.history], "n_train": len(ds.train),
+            "accuracy": float(np.mean(probs.argmax(axis=1) == ds.test.y))}
+
+
+def work_mlpnet(args) -> dict:
+    cfg = _mlpnet_config(args, ["data.dataset=fashion-mnist", "model.activation=relu", "model.init=he",
+                                "loss=cross_entropy", "optimizer.name=adam", f"optimizer.lr={LR_ADAM}",
+                                f"train.batch_size={args.batch_size}"])
+    return _mlpnet_run(cfg, args.keep)
+
+
+def work_mlpnet_sample(args) -> dict:
+    cfg = _mlpnet_config(args, ["data.dataset=npz", f"data.path={args.subset}", "model.activation=sigmoid",
+                                "model.output=sigmoid", "model.init=uniform", "loss=mse", "optimizer.name=sgd",
+                                f"optimizer.lr={LR_SGD}", "train.batch_size=1"])
+    return _mlpnet_run(cfg, None)
+
+
+def _torch_setup(args):
+    import torch
+
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads or os.cpu_count())
+    return torch
+
+
+def _torch_net(torch, activation, init: str, out_activation=None):
+    """784-128-64-10 with mlpnet's initial weights for seed 0, so accuracies compare like for like."""
+    from mlpnet import data
+    from mlpnet.model import MLP, Architecture
+
+    sizes = (784, *HIDDEN, 10)
+    ref = MLP(Architecture(sizes)).init(init, np.random.default_rng(data.train_seed(0)))
+    layers = []
+    for i, (w, b) in enumerate(zip(ref.weights, ref.biases)):
+        lin = torch.nn.Linear(*w.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w.T.copy()))  # torch stores (n_out, n_in)
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if i < len(ref.weights) - 1:
+            layers.append(activation())
+        elif out_activation is not None:
+            layers.append(out_activation())
+    return torch.nn.Sequential(*layers)
+
+
+def work_pytorch(args, fused: bool = False) -> dict:
+    """The usual PyTorch loop: uint8 data indexed per batch, default (foreach) or fused Adam."""
+    torch = _torch_setup(args)
+    nn = torch.nn
+    x_tr, y_tr, x_te, y_te = (torch.from_numpy(a) for a in _fashion())
+    net = _torch_net(torch, nn.ReLU, "he")
+    opt = torch.optim.Adam(net.parameters(), lr=LR_ADAM, fused=True if fused else None)
+    loss_fn = nn.CrossEntropyLoss()
+    n, bs = len(y_tr), args.batch_size
+    times = []
+    for _ in range(args.epochs):
+        t0 = time.perf_counter()
+        order = torch.randperm(n)
+        loss_sum, correct = 0.0, 0  # tracked per batch, as mlpnet's trainer does
+        for start in range(0, n, bs):
+            idx = order[start:start + bs]
+            xb, yb = x_tr[idx].float().mul_(1.0 / 255.0), y_tr[idx]
+            out = net(xb)
+            loss = loss_fn(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(yb)
+            correct += int((out.argmax(1) == yb).sum())
+        times.append(time.perf_counter() - t0)
+    with torch.no_grad():
+        acc = float((net(x_te.float() / 255.0).argmax(1) == y_te).float().mean())
+    return {"epoch_s": times, "n_train": n, "accuracy": acc}
+
+
+def work_pytorch_sample(args) -> dict:
+    """The seed network one sample at a time: loss 1/2 ||a - onehot(y)||^2, plain SGD."""
+    torch = _torch_setup(args)
+    nn = torch.nn
+    with np.load(args.subset) as f:
+        x_tr, y_tr, x_te, y_te = (torch.from_numpy(f[k].reshape(len(f[k]), -1) if k[0] == "x" else f[k].astype(np.int64))
+                                  for k in ("x_train", "y_train", "x_test", "y_test"))
+    net = _torch_net(torch, nn.Sigmoid, "uniform", out_activation=nn.Sigmoid)
+    opt = torch.optim.SGD(net.parameters(), lr=LR_SGD)
+    eye = torch.eye(10)
+    n = len(y_tr)
+    times = []
+    for _ in range(args.epochs):
+        t0 = time.perf_counter()
+        loss_sum, correct = 0.0, 0
+        for i in torch.randperm(n).tolist():
+            xb, yb = x_tr[i:i + 1].float().mul_(1.0 / 255.0), y_tr[i:i + 1]
+            out = net(xb)
+            loss = 0.5 * ((out - eye[yb]) ** 2).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item()
+            correct += int(out.argmax(1) == yb)
+        times.append(time.perf_counter() - t0)
+    with torch.no_grad():
+        acc = float((net(x_te.float() / 255.0).argmax(1) == y_te).float().mean())
+    return {"epoch_s": times, "n_train": n, "accuracy": acc}
+
+
+def work_sklearn(args) -> dict:
+    """MLPClassifier, one ``partial_fit`` (one epoch) at a time; it needs the whole set as floats."""
+    from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
+
+    x_tr, y_tr, x_te, y_te = _fashion()
+    x_tr = x_tr.astype(np.float32) / np.float32(255)
+    clf = MLPClassifier(hidden_layer_sizes=HIDDEN, activation="relu", solver="adam", alpha=0.0,
+                        batch_size=args.batch_size, learning_rate_init=LR_ADAM, random_state=0)
+    times = []
+    with threadpool_limits(args.threads):
+        for _ in range(args.epochs):
+            t0 = time.perf_counter()
+            clf.partial_fit(x_tr, y_tr, classes=np.arange(10))
+            times.append(time.perf_counter() - t0)
+    acc = float(np.mean(clf.predict(x_te.astype(np.float32) / np.float32(255)) == y_te))
+    return {"epoch_s": times, "n_train": len(y_tr), "accuracy": acc}
+
+
+def work_floor(args) -> dict:
+    """The matrix products of one epoch and nothing else: 3 forward, 3 weight-gradient, 2 delta."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    sizes, bs, n = (784, *HIDDEN, 10), args.batch_size, 60000
+    f32 = lambda *s: rng.standard_normal(s, dtype=np.float32)  # noqa: E731
+    x = f32(bs, sizes[0])
+    ws = [f32(i, o) for i, o in zip(sizes[:-1], sizes[1:])]
+    zs = [f32(bs, o) for o in sizes[1:]]
+    gs = [np.empty_like(w) for w in ws]
+    batches = [bs] * (n // bs) + ([n % bs] if n % bs else [])
+    times = []
+    with threadpool_limits(args.threads):
+        for _ in range(args.epochs):
+            t0 = time.perf_counter()
+            for m in batches:
+                a = x[:m]
+                for w, z in zip(ws, zs):
+                    np.matmul(a, w, out=z[:m])
+                    a = z[:m]
+                for i in range(len(ws) - 1, -1, -1):
+                    a_prev = x[:m] if i == 0 else zs[i - 1][:m]
+                    np.matmul(a_prev.T, zs[i][:m], out=gs[i])
+                    if i:
+                        np.matmul(zs[i][:m], ws[i].T, out=zs[i - 1][:m])
+            times.append(time.perf_counter() - t0)
+    return {"epoch_s": times, "n_train": n, "accuracy": None}
+
+
+def work_load(args) -> dict:
+    """A dataset load in a fresh process, after an earlier one filled the decoded cache."""
+    from mlpnet import sources
+
+    t0 = time.perf_counter()
+    sources.load_named("fashion-mnist", progress=False)
+    return {"seconds": time.perf_counter() - t0}
+
+
+def work_eval(args) -> dict:
+    """Outputs, accuracy and confusion matrix of a checkpoint on the 10k test images, 5 times."""
+    from mlpnet import checkpoint, data, evaluate, metrics
+
+    model = checkpoint.load(args.keep).model
+    x_tr, y_tr, x_te, y_te = _fashion()
+    test = data.Split(x_te, y_te)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        probs = evaluate.predict_split(model, test, 1.0 / 255.0)
+        pred = probs.argmax(axis=1)
+        metrics.per_class(metrics.confusion_matrix(y_te, pred, 10))
+        times.append(time.perf_counter() - t0)
+    return {"seconds": min(times), "median": statistics.median(times), "n": len(y_te)}
+
+
+WORKERS = {"mlpnet": work_mlpnet, "pytorch": work_pytorch, "pytorch-fused": lambda a: work_pytorch(a, fused=True),
+           "sklearn": work_sklearn, "floor": work_floor, "mlpnet-1": work_mlpnet_sample,
+           "pytorch-1": work_pytorch_sample, "load": work_load, "eval": work_eval}
+
+
+def worker_main(args) -> None:
+    res = WORKERS[args.worker](args)
+    res["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps(res))
+
+
+# -- the parent: runs workers in turn and reports --------------------------------------------
+
+def _env(repo: Path) -> dict:
+    """The environment for subprocesses: ``repo``'s mlpnet first on the path, whatever else is installed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(repo), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_worker(name: str, args, **extra) -> dict:
+    cmd = [sys.executable, __file__, "--worker", name, "--epochs", str(extra.get("epochs", args.epochs)),
+           "--batch-size", str(args.batch_size), "--threads", str(args.threads or 0), "--repo", str(args.repo)]
+    for key in ("subset", "keep"):
+        if extra.get(key):
+            cmd += [f"--{key}", str(extra[key])]
+    busy0, mine0, t0 = _machine_busy(), _children_cpu(), time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.repo))
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {name} failed:\n{proc.stderr[-2000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    busy1 = _machine_busy()
+    # CPU that other processes used meanwhile, in cores: the machine's busy time less the worker's own.
+    res["others"] = max(0.0, (busy1 - busy0) - (_children_cpu() - mine0)) / wall if busy0 is not None else 0.0
+    return res
+
+
+def _machine_busy() -> float | None:
+    """CPU seconds all processes have used since boot (Linux ``/proc/stat``), None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def available(impl: str) -> bool:
+    module = {"pytorch": "torch", "pytorch-fused": "torch", "pytorch-1": "torch", "sklearn": "sklearn"}.get(impl)
+    if module is None:
+        return True
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def alternate(impls: list[str], reps: int, args, log, extra: dict[str, dict] | None = None) -> dict[str, list[dict]]:
+    """Run every implementation once per repetition, rotating the order each time."""
+    runs: dict[str, list[dict]] = {i: [] for i in impls}
+    for r in range(reps):
+        for impl in impls[r % len(impls):] + impls[:r % len(impls)]:
+            for attempt in range(args.retries + 1):
+                res = run_worker(impl, args, **(extra or {}).get(impl, {}))
+                disturbed = res["others"] > args.max_others
+                acc = f", acc {res['accuracy']:.4f}" if res["accuracy"] is not None else ""
+                log(f"  rep {r + 1}/{reps} {impl:14s} epochs {' '.join(f'{t:.3f}' for t in res['epoch_s'])} s, "
+                    f"peak {res['maxrss_mb']:.0f} MB{acc}, other processes {res['others']:.2f} cores"
+                    + (" (disturbed" + (", again)" if attempt < args.retries else ", kept)") if disturbed else ""))
+                if not disturbed:
+                    break
+            runs[impl].append(res)
+    return runs
+
+
+def _timed_epochs(run: dict) -> list[float]:
+    """A run's epoch times, the first left out as warm-up when there are more."""
+    return run["epoch_s"][1:] if len(run["epoch_s"]) > 1 else run["epoch_s"]
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Median epoch time over all repetitions, and per-repetition medians for paired ratios."""
+    accs = [r["accuracy"] for r in runs if r["accuracy"] is not None]
+    med = statistics.median(t for r in runs for t in _timed_epochs(r))
+    return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med,
+            "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
+            "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"],
+            "per_rep": [statistics.median(_timed_epochs(r)) for r in runs]}
+
+
+def ratio_line(name: str, a: dict, b: dict, target: float) -> str:
+    """``a / b`` as a ratio of medians, and as the median of per-repetition ratios.
+
+    The second pairs runs that ran next to each other, so it is the steadier of the two
+    when the machine's speed drifts (other virtual machines on the same host)."""
+    v = a["epoch_s"] / b["epoch_s"]
+    paired = statistics.median(x / y for x, y in zip(a["per_rep"], b["per_rep"]))
+    return f"{name}: {v:.2f} (paired by repetition: {paired:.2f})  {_verdict(max(v, paired), target)}"
+
+
+def bench_batch128(args, log, keep: Path) -> dict:
+    impls = [i for i in IMPLS_128 if i in args.impls and available(i)]
+    log(f"batch {args.batch_size}: {', '.join(impls)}; {args.reps} repetitions of {args.epochs} epochs")
+    # mlpnet keeps its last checkpoint for the startup section (each run replaces it).
+    runs = alternate(impls, args.reps, args, log, extra={"mlpnet": {"keep": keep}})
+    return {**{k: summarize(v) for k, v in runs.items()}, "_runs": [r for v in runs.values() for r in v]}
+
+
+def bench_batch1(args, log, tmp: Path) -> dict:
+    impls = [i for i in IMPLS_1 if i in args.impls and available(i)]
+    x_tr, y_tr, x_te, y_te = _fashion()
+    subset = tmp / "subset.npz"
+    n = args.sample_n
+    np.savez(subset, x_train=x_tr[:n], y_train=y_tr[:n], x_test=x_te, y_test=y_te)
+    log(f"batch 1 (seed network, first {n} training images): {', '.join(impls)}; {args.reps} repetitions of 1 epoch")
+    names = [f"{i}-1" for i in impls]
+    runs = alternate(names, args.reps, args, log, extra={k: {"subset": subset, "epochs": 1} for k in names})
+    return {**{k[:-2]: summarize(v) for k, v in runs.items()}, "_runs": [r for v in runs.values() for r in v]}
+
+
+def _wall(cmd: list[str], args) -> tuple[float, subprocess.CompletedProcess]:
+    """Median wall time of ``cmd`` over ``--startup-reps`` runs, and the last run."""
+    times, proc = [], None
+    for _ in range(args.startup_reps):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.repo), cwd=args.repo)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), proc
+
+
+def bench_startup(args, log, ckpt: Path, tmp: Path) -> dict:
+    log(f"startup: cached load, --help, predict, evaluation of the test set (mlpnet from {args.repo})")
+    out = {}
+    if not ckpt.exists():  # no batch-128 section ran: train one epoch for a checkpoint
+        run_worker("mlpnet", args, epochs=1, keep=ckpt.parent)
+    run_worker("load", args)  # make sure the decoded cache exists
+    out["load_s"] = statistics.median(run_worker("load", args)["seconds"] for _ in range(args.startup_reps))
+    out["help_s"], _ = _wall([sys.executable, "-m", "mlpnet", "--help"], args)
+    has_predict = subprocess.run([sys.executable, "-m", "mlpnet", "predict", "--help"], capture_output=True,
+                                 env=_env(args.repo), cwd=args.repo).returncode == 0
+    if not has_predict:
+        out["predict_s"] = None
+        log("  this checkout has no `mlpnet predict` command: not timed")
+    else:
+        from PIL import Image
+
+        png = tmp / "one.png"
+        Image.fromarray(_fashion()[2][0].reshape(28, 28)).save(png)
+        out["predict_s"], proc = _wall([sys.executable, "-m", "mlpnet", "predict", str(png), "--model", str(ckpt)], args)
+        if proc.returncode != 0:
+            log(f"  predict failed: {proc.stderr.strip()[-300:]}")
+            out["predict_s"] = None
+    out["eval_s"] = run_worker("eval", args, keep=ckpt)["median"]
+    return out
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+def _verdict(value, target, lower_is_better=True) -> str:
+    if value is None:
+        return "not measured"
+    ok = value <= target if lower_is_better else value >= target
+    return f"{'met' if ok else 'NOT met'} (target <= {target:g})"
+
+
+def _impls(section: dict):
+    return [(k, v) for k, v in section.items() if not k.startswith("_")]
+
+
+def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
+    lines = []
+    if r128:
+        base = r128.get("mlpnet")
+        lines.append(f"\n== batch {args.batch_size}, 784-{HIDDEN[0]}-{HIDDEN[1]}-10 ReLU, cross-entropy, Adam, "
+                     f"threads={args.threads or 'all'} ==")
+        lines.append(f"{'implementation':16s} {'epoch s':>8s} {'samples/s':>10s} {'peak MB':>8s} {'test acc':>8s} "
+                     f"{'x mlpnet':>8s}")
+        for impl, s in _impls(r128):
+            acc = f"{s['accuracy']:.4f}" if s["accuracy"] is not None else "-"
+            ratio = f"{s['epoch_s'] / base['epoch_s']:.2f}" if base else "-"
+            lines.append(f"{impl:16s} {s['epoch_s']:8.3f} {s['samples_s']:10.0f} {s['peak_mb']:8.0f} {acc:>8s} {ratio:>8s}")
+        if base:
+            if "pytorch" in r128:
+                lines.append(ratio_line("mlpnet / pytorch (default Adam) epoch", base, r128["pytorch"],
+                                        TARGETS["vs_pytorch"]))
+            if "floor" in r128:
+                lines.append(ratio_line("mlpnet / matmul floor epoch         ", base, r128["floor"], TARGETS["vs_floor"]))
+            lines.append(f"mlpnet peak memory: {base['peak_mb']:.0f} MB  {_verdict(base['peak_mb'], TARGETS['peak_mb'])}")
+    if r1:
+        lines.append(f"\n== batch 1, seed network (sigmoid, squared error, SGD lr {LR_SGD}), "
+                     f"first {args.sample_n} training images ==")
+        lines.append(f"{'implementation':16s} {'us/sample':>10s} {'epoch s':>8s} {'test acc':>8s}")
+        for impl, s in _impls(r1):
+            lines.append(f"{impl:16s} {s['epoch_s'] / s['n_train'] * 1e6:10.1f} {s['epoch_s']:8.3f} {s['accuracy']:8.4f}")
+        if "mlpnet" in r1 and "pytorch" in r1:
+            lines.append(ratio_line("mlpnet / pytorch per-sample epoch", r1["mlpnet"], r1["pytorch"],
+                                    TARGETS["batch1_vs_pytorch"]))
+    if start:
+        lines.append("\n== startup and evaluation (median wall time) ==")
+        names = {"load_s": "load fashion-mnist again (cached)", "help_s": "mlpnet --help",
+                 "predict_s": "mlpnet predict one.png", "eval_s": "evaluate 10k test images + metrics"}
+        for key, name in names.items():
+            v = start.get(key)
+            lines.append(f"{name:36s} {('%.3f s' % v) if v is not None else '-':>9s}  {_verdict(v, TARGETS[key])}")
+    return lines
+
+
+def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
+    lines = ["", f"| {args.batch_size}-sample batches, Adam | epoch | samples/s | peak memory | test accuracy "
+                 "| time vs mlpnet |",
+             "|---|---:|---:|---:|---:|---:|"]
+    names = {"mlpnet": "mlpnet", "pytorch": "PyTorch (CPU, default Adam)", "pytorch-fused": "PyTorch (fused Adam)",
+             "sklearn": "scikit-learn MLPClassifier", "floor": "matrix products alone (floor)"}
+    base = r128.get("mlpnet")
+    for impl, s in _impls(r128):
+        acc = f"{s['accuracy']:.3f}" if s["accuracy"] is not None else "—"
+        mem = f"{s['peak_mb']:.0f} MB" if impl != "floor" else "—"
+        ratio = f"{s['epoch_s'] / base['epoch_s']:.2f}x" if base else "—"
+        lines.append(f"| {names[impl]} | {s['epoch_s']:.2f} s | {s['samples_s']:,.0f} | {mem} | {acc} | {ratio} |")
+    if r1:
+        lines += ["", "| one sample at a time, seed network, SGD | per sample | test accuracy | time vs mlpnet |",
+                  "|---|---:|---:|---:|"]
+        b1 = r1.get("mlpnet")
+        for impl, s in _impls(r1):
+            ratio = f"{s['epoch_s'] / b1['epoch_s']:.2f}x" if b1 else "—"
+            name = "PyTorch (CPU)" if impl == "pytorch" else names[impl]
+            lines.append(f"| {name} | {s['epoch_s'] / s['n_train'] * 1e6:.0f} µs | {s['accuracy']:.3f} | {ratio} |")
+    if start:
+        lines += ["", "| startup | time |", "|---|---:|"]
+        names = {"load_s": "load Fashion-MNIST again (cached)", "help_s": "`mlpnet --help`",
+                 "predict_s": "`mlpnet predict one.png`", "eval_s": "evaluate 10k test images"}
+        for key, name in names.items():
+            if start.get(key) is not None:
+                lines.append(f"| {name} | {start[key]:.2f} s |")
+    return lines
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reps", type=int, default=5, help="repetitions of every implementation (default 5)")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per batch-128 run (default 3; the first is warm-up)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=None, help="BLAS / PyTorch threads (default: all cores)")
+    p.add_argument("--sample-n", type=int, default=10000, help="training images in the batch-1 section (default 10000)")
+    p.add_argument("--startup-reps", type=int, default=5)
+    p.add_argument("--impls", default=",".join(IMPLS_128), help="comma-separated subset of " + ",".join(IMPLS_128))
+    p.add_argument("--only", choices=("batch128", "batch1", "startup"), action="append",
+                   help="run only this section (repeatable)")
+    p.add_argument("--quick", action="store_true", help="2 repetitions of 2 epochs, 2000 samples at batch 1")
+    p.add_argument("--markdown", action="store_true", help="also print the results as Markdown tables")
+    p.add_argument("--max-others", type=float, default=0.1,
+                   help="a run during which other processes used more CPU than this (in cores) is repeated (default 0.1)")
+    p.add_argument("--retries", type=int, default=3, help="repeats of a disturbed run (default 3)")
+    p.add_argument("--repo", type=Path, default=REPO,
+                   help="checkout whose mlpnet is benchmarked (default: the one holding this script)")
+    p.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    p.add_argument("--subset", help=argparse.SUPPRESS)
+    p.add_argument("--keep", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.threads = args.threads or None
+    if args.quick and not args.worker:
+        args.reps, args.epochs, args.sample_n, args.startup_reps = 2, 2, 2000, 3
+    args.impls = [s.strip() for s in args.impls.split(",")]
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse(argv)
+    args.repo = args.repo.resolve()
+    sys.path.insert(0, str(args.repo))  # every mlpnet import below is inside a function
+    if args.worker:
+        return worker_main(args)
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    sections = args.only or ["batch128", "batch1", "startup"]
+    with tempfile.TemporaryDirectory(prefix="mlpnet-bench-") as tmp:
+        tmp = Path(tmp)
+        ckpt_dir = tmp / "run"
+        log(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.2f}")
+        r128 = bench_batch128(args, log, ckpt_dir) if "batch128" in sections else {}
+        r1 = bench_batch1(args, log, tmp) if "batch1" in sections else {}
+        start = bench_startup(args, log, ckpt_dir / "last.npz", tmp) if "startup" in sections else {}
+        runs = [r for section in (r128, r1) for r in section.get("_runs", [])]
+        kept = sum(r["others"] > args.max_others for r in runs)
+        print(f"{len(runs)} training runs; {kept} kept although other processes used more than {args.max_others} "
+              f"cores meanwhile (each such run was repeated up to {args.retries} times first)")
+        print("\n".join(report(r128, r1, start, args)))
+        if args.markdown:
+            print("\n".join(markdown(r128, r1, start, args)))
+
+
+if __name__ == "__main__":
+    main()
