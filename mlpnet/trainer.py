@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -142,59 +141,31 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
         with contextlib.suppress(MlpnetError):
             best_params = checkpoint.load(out_dir / "best.npz").model.params.copy()
 
-    one = _sample_sgd(cfg)
-    batcher = data.Batcher(ds.train, ds.scale, cfg.train.batch_size, model.dtype)
+    steps = _Steps(model, loss, opt, sched, data.Batcher(ds.train, ds.scale, cfg.train.batch_size, model.dtype),
+                   rng, cfg.train.batch_size, _sample_sgd(cfg))
     n = len(ds.train)
-    bs = cfg.train.batch_size
     stopped_early = False
     base_meta = {"mlpnet_version": __version__, "classes": ds.classes, "input": ds.input,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
     extra_input = {f"input.{k}": v for k, v in ds.stats.items()}
 
     # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
-    with _thread_limit(1 if one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
+    with _thread_limit(1 if steps.one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
             bar = _bar(progress, steps_per_epoch, f"epoch {epoch}/{cfg.train.epochs}")
-            loss_sum = 0.0
-            correct = 0
             try:
-                for b in range(steps_per_epoch):
-                    idx = order[b * bs:(b + 1) * bs]
-                    xb, yb = batcher.gather(idx)
-                    out = model.forward_one(xb) if one else model.forward(xb, train=True, rng=rng)
-                    batch_loss = loss.value(out, yb)
-                    if not math.isfinite(batch_loss):
-                        raise TrainingError(_diverged(f"the loss became {batch_loss}", epoch, b + 1, steps_per_epoch,
-                                                      out_dir, state, o.lr))
-                    loss_sum += batch_loss
-                    correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
-                    delta = model.output_delta(len(yb))
-                    loss.delta(out, yb, model.grad_output, delta)
-                    if one:
-                        model.sgd_step_one(delta, sched(state.step))
-                        opt.count_step()
-                    else:
-                        model.backward(delta)
-                        opt.step(model.params, model.grads, sched(state.step))
-                    state.step += 1
-                    if bar is not None:
-                        bar.update(1)
-                        if b % 25 == 0 or b == steps_per_epoch - 1:
-                            seen = min((b + 1) * bs, n)
-                            bar.set_postfix_str(f"loss {loss_sum / seen:.4f} acc {correct / seen:.2%}", refresh=False)
-                if not np.isfinite(model.params).all():
-                    raise TrainingError(_diverged("the weights became non-finite", epoch, steps_per_epoch,
-                                                  steps_per_epoch, out_dir, state, o.lr))
+                loss_sum, correct, bad = steps.epoch(order, state, bar)
+                if bad is None and not np.isfinite(model.params).all():
+                    bad = ("the weights became non-finite", steps_per_epoch)
+                if bad is not None:
+                    raise TrainingError(_diverged(bad[0], epoch, bad[1], steps_per_epoch, out_dir, state, o.lr))
             except KeyboardInterrupt:
-                if bar is not None:
-                    bar.close()
                 raise Interrupted(_interrupted_message(epoch, out_dir, state)) from None
-            except BaseException:
+            finally:
                 if bar is not None:
                     bar.close()
-                raise
 
             row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n}
             if ds.val is not None:
@@ -223,9 +194,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                 # The files are replaced atomically: whatever was interrupted is still whole.
                 raise Interrupted(_interrupted_message(epoch, out_dir, state)) from None
 
-            # The bar (if any) disappears; every epoch leaves one summary line, terminal or log.
-            if bar is not None:
-                bar.close()
+            # The bar (closed above) disappears; every epoch leaves one summary line, terminal or log.
             echo(_summary(row, cfg.train.epochs, improved))
             if log_format:
                 _log_row(row, log_format, log_stream or sys.stdout, first=(len(state.history) == 1))
@@ -254,6 +223,52 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+@dataclass
+class _Steps:
+    """The inner loop: one optimizer step per batch, over one epoch."""
+
+    model: MLP
+    loss: losses.Loss
+    opt: optim.Optimizer
+    sched: schedules.Schedule
+    batcher: data.Batcher
+    rng: np.random.Generator
+    batch_size: int
+    one: bool
+    """Use the model's single-sample SGD path (see ``_sample_sgd``)."""
+
+    def epoch(self, order: np.ndarray, state: _State, bar) -> tuple[float, int, tuple[str, int] | None]:
+        """Train on the rows ``order`` in batches; returns the summed loss, the correct count,
+        and ``(what, batch)`` if the loss became non-finite (training stops there)."""
+        model, loss, bs = self.model, self.loss, self.batch_size
+        n = len(order)
+        loss_sum, correct = 0.0, 0
+        for b in range(math.ceil(n / bs)):
+            xb, yb = self.batcher.gather(order[b * bs:(b + 1) * bs])
+            out = model.forward_one(xb) if self.one else model.forward(xb, train=True, rng=self.rng)
+            batch_loss = loss.value(out, yb)
+            if not math.isfinite(batch_loss):
+                return loss_sum, correct, (f"the loss became {batch_loss}", b + 1)
+            loss_sum += batch_loss
+            correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+            delta = model.output_delta(len(yb))
+            loss.delta(out, yb, model.grad_output, delta)
+            lr = self.sched(state.step)
+            if self.one:
+                model.sgd_step_one(delta, lr)
+                self.opt.count_step()
+            else:
+                model.backward(delta)
+                self.opt.step(model.params, model.grads, lr)
+            state.step += 1
+            if bar is not None:
+                bar.update(1)
+                if b % 25 == 0:
+                    seen = min((b + 1) * bs, n)
+                    bar.set_postfix_str(f"loss {loss_sum / seen:.4f} acc {correct / seen:.2%}", refresh=False)
+        return loss_sum, correct, None
+
 
 def _check_out_dir(out_dir: Path, resume, overwrite: bool) -> None:
     held = [f for f in MODEL_FILES if (out_dir / f).exists()]

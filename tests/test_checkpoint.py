@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
-import zipfile
 
 import numpy as np
 import pytest

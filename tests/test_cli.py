@@ -68,8 +68,7 @@ def test_train_evaluate_predict_info(runner, tmp_path):
 
     # a generated class-0 image, as a user's PNG
     with np.load(tmp_path / "blobs.npz") as f:
-        x, y = f["x_test"], f["y_test"]
-    Image.fromarray(x[0]).save("a.png")
+        Image.fromarray(f["x_test"][0]).save("a.png")
     r = runner.invoke(cli, ["predict", "a.png", "--json", "--top-k", "2"])
     assert r.exit_code == 0, r.output
     [p] = json.loads(r.output)
