@@ -27,7 +27,7 @@ from . import __version__, checkpoint, data, losses, optim, plots, schedules
 from .config import Config, apply_overrides, from_dict
 from .errors import CheckpointError, MlpnetError, TrainingError
 from .evaluate import loss_and_accuracy
-from .fileio import write_text
+from .fileio import atomic_write, write_text
 from .model import MLP, Architecture
 
 METRIC_FIELDS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
@@ -136,10 +136,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
         echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    best_params = model.params.copy() if ckpt is not None else None
-    if ckpt is not None and (out_dir / "best.npz").exists():
-        with contextlib.suppress(MlpnetError):
-            best_params = checkpoint.load(out_dir / "best.npz").model.params.copy()
+    best_params = _resume_best(Path(resume), out_dir) if ckpt is not None else None
 
     steps = _Steps(model, loss, opt, sched, data.Batcher(ds.train, ds.scale, cfg.train.batch_size, model.dtype),
                    rng, cfg.train.batch_size, _sample_sgd(cfg))
@@ -210,7 +207,7 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
     result = RunResult(out_dir=out_dir, epochs=state.epoch, best_epoch=state.best_epoch,
                        best_value=state.best_value, monitor=monitor, stopped_early=stopped_early,
                        history=state.history)
-    if ds.test is not None and best_params is not None and len(ds.test):
+    if ds.test is not None and best_params is not None and len(ds.test) and (out_dir / "best.npz").exists():
         model.params[...] = best_params
         test_loss, test_acc = loss_and_accuracy(model, loss, ds.test, ds.scale)
         result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
@@ -268,6 +265,19 @@ class _Steps:
                     seen = min((b + 1) * bs, n)
                     bar.set_postfix_str(f"loss {loss_sum / seen:.4f} acc {correct / seen:.2%}", refresh=False)
         return loss_sum, correct, None
+
+
+def _resume_best(resume: Path, out_dir: Path) -> np.ndarray | None:
+    """The best parameters so far of a resumed run; its best.npz is carried into a new out_dir."""
+    src = resume.parent / "best.npz"
+    try:
+        best = checkpoint.load(src)
+    except MlpnetError:
+        return None
+    if not (out_dir / "best.npz").exists():
+        with atomic_write(out_dir / "best.npz") as f:
+            f.write(src.read_bytes())
+    return best.model.params.copy()
 
 
 def _check_out_dir(out_dir: Path, resume, overwrite: bool) -> None:

@@ -217,3 +217,12 @@ def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_pat
     np.testing.assert_allclose(fast.model.params, general.model.params, rtol=1e-4, atol=1e-6)
     assert fast.meta["optimizer"]["t"] == general.meta["optimizer"]["t"] == 150
     assert np.array_equal(_params(tmp_path / "fast/last.npz"), _params(tmp_path / "fast2/last.npz"))
+
+
+def test_resume_into_another_directory_carries_best(blobs, tmp_path):
+    src, dst = tmp_path / "a", tmp_path / "b"
+    _run(_cfg(blobs, "train.epochs=2", "schedule.name=constant"), src)
+    r = _run(None, dst, resume=src / "last.npz", resume_overrides=["train.epochs=3"])
+    assert (dst / "best.npz").exists() and r.test is not None
+    assert [row["epoch"] for row in _rows(dst)] == ["1", "2", "3"]  # history travels in the checkpoint
+    assert checkpoint.load(dst / "best.npz").meta["epoch"] == r.best_epoch
