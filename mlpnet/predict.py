@@ -17,6 +17,7 @@ from PIL import Image
 
 from . import checkpoint, preprocess, tabular
 from .errors import DataError, ImageError, MlpnetError
+from .fileio import atomic_write
 from .owndata import IMAGE_SUFFIXES
 
 
@@ -155,7 +156,8 @@ def _save_input(img: np.ndarray, path: Path, out_dir: Path, taken: list[Path]) -
     while target in taken:
         n += 1
         target = out_dir / f"{path.stem}-{n}.png"
-    Image.fromarray(img).save(target)
+    with atomic_write(target) as f:
+        Image.fromarray(img).save(f, format="PNG")
     return target
 
 

@@ -14,6 +14,8 @@ import csv
 import io
 import json
 import math
+import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -146,60 +148,74 @@ def train(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
     extra_input = {f"input.{k}": v for k, v in ds.stats.items()}
 
-    # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
-    with _thread_limit(1 if steps.one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
-            t0 = time.perf_counter()
-            order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
-            bar = _bar(progress, steps_per_epoch, f"epoch {epoch}/{cfg.train.epochs}")
-            try:
-                loss_sum, correct, bad = steps.epoch(order, state, bar)
-                if bad is None and not np.isfinite(model.params).all():
-                    bad = ("the weights became non-finite", steps_per_epoch)
-                if bad is not None:
-                    raise TrainingError(_diverged(bad[0], epoch, bad[1], steps_per_epoch, out_dir, state, o.lr))
-            except KeyboardInterrupt:
-                raise Interrupted(_interrupted_message(epoch, out_dir, state)) from None
-            finally:
-                if bar is not None:
-                    bar.close()
+    displace = overwrite and resume is None and any((out_dir / f).exists() for f in MODEL_FILES)
+    try:
+        # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
+        with _thread_limit(1 if steps.one else cfg.train.threads), np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
+                t0 = time.perf_counter()
+                order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
+                bar = _bar(progress, steps_per_epoch, f"epoch {epoch}/{cfg.train.epochs}")
+                try:
+                    loss_sum, correct, bad = steps.epoch(order, state, bar)
+                    if bad is None and not np.isfinite(model.params).all():
+                        bad = ("the weights became non-finite", steps_per_epoch)
+                    if bad is not None:
+                        raise TrainingError(_diverged(bad[0], epoch, bad[1], steps_per_epoch, out_dir, state, o.lr))
+                finally:
+                    if bar is not None:
+                        bar.close()
 
-            row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n}
-            if ds.val is not None:
-                row["val_loss"], row["val_accuracy"] = loss_and_accuracy(model, loss, ds.val, ds.scale)
-            else:
-                row["val_loss"] = row["val_accuracy"] = math.nan
-            row["lr"] = sched(max(state.step - 1, 0))
-            row["seconds"] = time.perf_counter() - t0
-            state.epoch = epoch
-            state.history.append(row)
+                row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n}
+                if ds.val is not None:
+                    row["val_loss"], row["val_accuracy"] = loss_and_accuracy(model, loss, ds.val, ds.scale)
+                else:
+                    row["val_loss"] = row["val_accuracy"] = math.nan
+                row["lr"] = sched(max(state.step - 1, 0))
+                row["seconds"] = time.perf_counter() - t0
+                state.epoch = epoch
+                state.history.append(row)
 
-            value = row[monitor]
-            improved = _better(value, state.best_value, monitor)
-            if improved:
-                state.best_epoch, state.best_value, state.wait = epoch, value, 0
-                best_params = model.params.copy()
-            else:
-                state.wait += 1
-            patience = cfg.train.early_stopping
-            stopped_early = bool(patience) and state.wait >= patience and epoch < cfg.train.epochs
+                value = row[monitor]
+                improved = _better(value, state.best_value, monitor)
+                if improved:
+                    state.best_epoch, state.best_value, state.wait = epoch, value, 0
+                    best_params = model.params.copy()
+                else:
+                    state.wait += 1
+                patience = cfg.train.early_stopping
+                stopped_early = bool(patience) and state.wait >= patience and epoch < cfg.train.epochs
 
-            try:
+                if displace:
+                    _displace(out_dir, echo)
+                    displace = False
                 _save_epoch(out_dir, cfg, model, opt, rng, state, base_meta, extra_input, improved, monitor,
                             status="early_stopped" if stopped_early else ("completed" if epoch == cfg.train.epochs else "running"))
-            except KeyboardInterrupt:
-                # The files are replaced atomically: whatever was interrupted is still whole.
-                raise Interrupted(_interrupted_message(epoch, out_dir, state)) from None
 
-            # The bar (closed above) disappears; every epoch leaves one summary line, terminal or log.
-            echo(_summary(row, cfg.train.epochs, improved))
-            if log_format:
-                _log_row(row, log_format, log_stream or sys.stdout, first=(len(state.history) == 1))
-            if stopped_early:
-                echo(f"early stopping: {monitor} has not improved for {patience} epochs "
-                     f"(best {state.best_value:.4f} at epoch {state.best_epoch})")
-                break
+                # The bar (closed above) disappears; every epoch leaves one summary line, terminal or log.
+                echo(_summary(row, cfg.train.epochs, improved))
+                if log_format:
+                    _log_row(row, log_format, log_stream or sys.stdout, first=(len(state.history) == 1))
+                if stopped_early:
+                    echo(f"early stopping: {monitor} has not improved for {patience} epochs "
+                         f"(best {state.best_value:.4f} at epoch {state.best_epoch})")
+                    break
 
+    except KeyboardInterrupt:
+        # Files are replaced atomically, so whatever the interrupt cut short is still whole.
+        raise Interrupted(_interrupted_message(state.epoch + 1, out_dir)) from None
+
+    try:
+        return _finish(cfg, out_dir, model, loss, ds, state, best_params, monitor, stopped_early, echo)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after training finished; {out_dir / 'best.npz'} holds epoch "
+                          f"{state.best_epoch}; mlpnet evaluate --model {out_dir / 'best.npz'} gives its test "
+                          "metrics") from None
+
+
+def _finish(cfg: Config, out_dir: Path, model: MLP, loss, ds, state: _State, best_params, monitor: str,
+            stopped_early: bool, echo) -> RunResult:
+    """Plot the curves, evaluate the best epoch on the test split and record it in best.npz."""
     try:
         plots.plot_curves(state.history, out_dir / "curves.png", title=f"{cfg.name}: {out_dir}")
     except plots.PlotUnavailable as err:
@@ -278,6 +294,21 @@ def _resume_best(resume: Path, out_dir: Path) -> np.ndarray | None:
         with atomic_write(out_dir / "best.npz") as f:
             f.write(src.read_bytes())
     return best.model.params.copy()
+
+
+RUN_FILES = (*MODEL_FILES, "config.yaml", "metrics.csv", "curves.png")
+
+
+def _displace(out_dir: Path, echo) -> None:
+    """Move the model an --overwrite run replaces into ``out_dir/previous/``, so it is never lost."""
+    prev = out_dir / "previous"
+    if prev.exists():
+        shutil.rmtree(prev)
+    prev.mkdir()
+    for name in RUN_FILES:
+        if (out_dir / name).exists():
+            os.replace(out_dir / name, prev / name)
+    echo(f"note: the model that was in {out_dir} is now in {prev}")
 
 
 def _check_out_dir(out_dir: Path, resume, overwrite: bool) -> None:
@@ -408,8 +439,13 @@ def _diverged(what: str, epoch: int, batch: int, total: int, out_dir: Path, stat
             f"try a lower optimizer.lr (it was {lr:.3g})")
 
 
-def _interrupted_message(epoch: int, out_dir: Path, state: _State) -> str:
-    if state.epoch == 0:
-        return f"interrupted during epoch {epoch}, before any epoch finished; nothing was saved"
-    return (f"interrupted during epoch {epoch}; {out_dir / 'last.npz'} holds epoch {state.epoch}; "
+def _interrupted_message(epoch: int, out_dir: Path) -> str:
+    """Say what ``last.npz`` really holds (read back, since the interrupt may have hit a save)."""
+    try:
+        held = int(checkpoint.load(out_dir / "last.npz").meta["epoch"])
+    except (MlpnetError, KeyError, ValueError):
+        held = 0
+    if held == 0:
+        return f"interrupted during epoch {epoch}, before any epoch of this run was saved"
+    return (f"interrupted during epoch {epoch}; {out_dir / 'last.npz'} holds epoch {held}; "
             f"resume with: mlpnet train --resume {out_dir / 'last.npz'}")

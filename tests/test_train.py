@@ -71,7 +71,8 @@ def test_resume_is_bit_identical(blobs, tmp_path, opt):
     assert a.meta["rng"] == b.meta["rng"] and a.meta["step"] == b.meta["step"]
     # resuming into the run's own directory continues its metrics.csv
     assert [r["epoch"] for r in _rows(out)] == ["1", "2", "3", "4"]
-    assert _rows(out)[:2] == _rows(tmp_path / "straight")[:2] or True  # seconds differ; epochs checked above
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(out)]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(tmp_path / "straight")]
 
 
 def test_interrupted_run_resumes_bit_identically(blobs, tmp_path, monkeypatch):
@@ -137,8 +138,12 @@ def test_existing_model_is_not_overwritten(blobs, tmp_path):
     with pytest.raises(TrainingError, match=r"already holds a model .*--resume .*--overwrite"):
         _run(_cfg(blobs, "train.epochs=1", "seed=5"), out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    _run(_cfg(blobs, "train.epochs=1", "seed=5"), out, overwrite=True)
+    msgs = []
+    trainer.train(_cfg(blobs, "train.epochs=1", "seed=5"), out, overwrite=True, progress=False, echo=msgs.append)
     assert (out / "last.npz").read_bytes() != before["last.npz"]
+    # --overwrite never destroys the old model: it moves to previous/
+    assert {p.name: p.read_bytes() for p in (out / "previous").iterdir()} == before
+    assert any("previous" in m for m in msgs)
 
 
 def test_divergence_stops_cleanly_and_keeps_good_checkpoints(blobs, tmp_path):
@@ -226,3 +231,48 @@ def test_resume_into_another_directory_carries_best(blobs, tmp_path):
     assert (dst / "best.npz").exists() and r.test is not None
     assert [row["epoch"] for row in _rows(dst)] == ["1", "2", "3"]  # history travels in the checkpoint
     assert checkpoint.load(dst / "best.npz").meta["epoch"] == r.best_epoch
+
+
+def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
+    """Interrupted while the patience counter is running, a resumed run stops where a straight one does."""
+    extra = ("train.epochs=30", "train.early_stopping=3", "train.monitor=val_loss", "optimizer.lr=0.05",
+             "schedule.name=constant")
+    straight = _run(_cfg(blobs, *extra), tmp_path / "straight")
+    assert straight.stopped_early
+    # Interrupt one epoch before it stopped: the counter then stands at patience - 1, and a
+    # resume that forgot it would train on past the straight run's last epoch.
+    k = straight.epochs - 1
+    calls = {"n": 0}
+    real = data.Batcher.gather
+    per_epoch = -(-500 // 32)
+
+    def gather(self, idx):
+        calls["n"] += 1
+        if calls["n"] == k * per_epoch + 1:
+            raise KeyboardInterrupt
+        return real(self, idx)
+
+    monkeypatch.setattr(data.Batcher, "gather", gather)
+    out = tmp_path / "int"
+    with pytest.raises(trainer.Interrupted, match=f"holds epoch {k}"):
+        _run(_cfg(blobs, *extra), out)
+    assert checkpoint.load(out / "last.npz").meta["wait"] == 2
+    monkeypatch.setattr(data.Batcher, "gather", real)
+    resumed = _run(None, out, resume=out / "last.npz")
+    assert resumed.stopped_early and resumed.epochs == straight.epochs
+    assert np.array_equal(_params(out / "last.npz"), _params(tmp_path / "straight/last.npz"))
+
+
+def test_ctrl_c_during_validation_still_says_how_to_resume(blobs, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = trainer.loss_and_accuracy
+
+    def validate(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(trainer, "loss_and_accuracy", validate)
+    with pytest.raises(trainer.Interrupted, match=r"last.npz holds epoch 1; resume with: mlpnet train --resume"):
+        _run(_cfg(blobs, "train.epochs=3"), tmp_path / "r")
