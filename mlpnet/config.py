@@ -7,7 +7,6 @@ closest valid key for a typo.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import math
 import os
@@ -378,22 +377,3 @@ def _printable(text: str) -> str:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def diff_keys(a: Config, b: Config) -> list[str]:
-    """Dotted keys whose values differ between two configs."""
-    out: list[str] = []
-
-    def walk(x, y, prefix):
-        if isinstance(x, dict):
-            for k in x:
-                walk(x[k], y.get(k), f"{prefix}{k}.")
-        elif x != y:
-            out.append(prefix.rstrip("."))
-
-    walk(a.to_dict(), b.to_dict(), "")
-    return out
-
-
-def copy_config(cfg: Config) -> Config:
-    return copy.deepcopy(cfg)
