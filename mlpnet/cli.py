@@ -104,6 +104,7 @@ def cli() -> None:
 def train(config_path, overrides, out_dir, resume, overwrite, print_config, log_format, progress):
     """Train a model and write its run directory (config, metrics, checkpoints)."""
     from . import config as config_mod
+    from .trainer import RESUMABLE_KEYS
     from .trainer import train as run_training
 
     if resume is not None and config_path is not None:
@@ -117,7 +118,7 @@ def train(config_path, overrides, out_dir, resume, overwrite, print_config, log_
             from .checkpoint import load as load_checkpoint
 
             stored = config_mod.from_dict(load_checkpoint(resume).meta["config"], str(resume))
-            cfg = config_mod.apply_overrides(stored, list(overrides))
+            cfg = config_mod.apply_overrides(stored, list(overrides), allowed=RESUMABLE_KEYS)
         click.echo(cfg.to_yaml(), nl=False)
         return
     if out_dir is None:
