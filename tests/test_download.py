@@ -65,13 +65,17 @@ def sums(files) -> dict[str, str]:
     return {name: hashlib.sha256(body).hexdigest() for name, body in files.items()}
 
 
-@pytest.fixture
-def good_mirror(tmp_path, files) -> Iterator[str]:
-    root = tmp_path / "good"
+def _holding(root: Path, files: dict[str, bytes]) -> Path:
+    """``root`` created and filled with ``files``."""
     root.mkdir()
     for name, body in files.items():
         (root / name).write_bytes(body)
-    yield from serve(root)
+    return root
+
+
+@pytest.fixture
+def good_mirror(tmp_path, files) -> Iterator[str]:
+    yield from serve(_holding(tmp_path / "good", files))
 
 
 @pytest.fixture
@@ -83,11 +87,7 @@ def empty_mirror(tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def dropping_mirror(tmp_path, files) -> Iterator[str]:
-    root = tmp_path / "dropping"
-    root.mkdir()
-    for name, body in files.items():
-        (root / name).write_bytes(body)
-    yield from serve(root, DroppingHandler)
+    yield from serve(_holding(tmp_path / "dropping", files), DroppingHandler)
 
 
 def only_final_files(folder: Path) -> list[str]:
