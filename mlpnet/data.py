@@ -188,10 +188,12 @@ class Batcher:
     def __init__(self, split: Split, scale: float, batch_size: int, dtype=np.float32):
         self.split, self.scale = split, np.dtype(dtype).type(scale)
         d = split.x.shape[1]
-        self._raw = np.empty((batch_size, d), split.x.dtype)
+        self._same = split.x.dtype == np.dtype(dtype) and scale == 1.0
+        # Rows that need converting are gathered raw first; rows already in the network's
+        # dtype are gathered straight into the float buffer.
+        self._raw = None if self._same else np.empty((batch_size, d), split.x.dtype)
         self._x = np.empty((batch_size, d), dtype)
         self._y = np.empty(batch_size, np.int64)
-        self._same = split.x.dtype == np.dtype(dtype) and scale == 1.0
 
     def gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows ``idx`` (valid indices, e.g. from a permutation) as ``(x (n, d) float, y (n,))`` views

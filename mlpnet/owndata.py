@@ -63,7 +63,7 @@ def _load_folder(cfg: DataConfig, seed: int, classes: list[str] | None):
         classes = sorted(class_folders(train_root))
     if not classes:
         raise DataError(f"{train_root}: no class sub-folders with images (expected {train_root}/<class>/<image>.png)")
-    read = _image_reader(cfg)
+    read = _ImageReader(cfg)
     x_tr, y_tr = _read_tree(train_root, classes, read)
     if split_dirs and (root / "test").is_dir():
         x_te, y_te = _read_tree(root / "test", classes, read)
@@ -107,7 +107,7 @@ def _read_tree(root: Path, classes: list[str], read) -> tuple[np.ndarray, np.nda
     return np.stack(rows), np.asarray(labels, np.int64)
 
 
-class _image_reader:
+class _ImageReader:
     """Reads one image file into a flat uint8 row, as the config's image mode says."""
 
     def __init__(self, cfg: DataConfig):
