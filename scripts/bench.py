@@ -7,7 +7,8 @@ disturbed (``--max-others``) is repeated, up to ``--retries`` times:
 
 * batch 128: 784-128-64-10 ReLU, softmax + cross-entropy, Adam (lr 1e-3), trained by
   mlpnet, PyTorch (default and fused Adam) and scikit-learn's MLPClassifier where
-  installed, plus the bare matrix multiplications of one epoch (the floor). Every
+  installed, the hand-written NumPy loop of ``tests/test_perf.py`` (with pytest), and
+  the bare matrix multiplications of one epoch (the floor). Every
   training run is its own subprocess, so peak memory (``ru_maxrss``) is comparable, and
   the implementations take turns, repetition after repetition.
 * batch 1: the seed article's 784-128-64-10 sigmoid network, squared error, plain SGD,
@@ -45,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 HIDDEN = (128, 64)
 LR_ADAM = 1e-3
 LR_SGD = 0.5  # configs/mnist-seed.yaml
-IMPLS_128 = ("mlpnet", "pytorch", "pytorch-fused", "sklearn", "floor")
+IMPLS_128 = ("mlpnet", "pytorch", "pytorch-fused", "sklearn", "numpy-ref", "floor")
 IMPLS_1 = ("mlpnet", "pytorch")
 TARGETS = {"vs_pytorch": 0.65, "vs_floor": 1.4, "batch1_vs_pytorch": 0.5, "peak_mb": 250,
            "load_s": 0.2, "help_s": 0.3, "predict_s": 1.0, "eval_s": 0.1}
@@ -235,6 +236,32 @@ def work_floor(args) -> dict:
     return {"epoch_s": times, "n_train": n, "accuracy": None}
 
 
+def work_numpy_ref(args) -> dict:
+    """The issue's "careful NumPy loop", as written in tests/test_perf.py (the CI speed guard's
+    reference): preallocated buffers, in-place Adam over one flat buffer, uint8 rows gathered
+    per batch. It shows how close plain NumPy gets to the floor without any of mlpnet's
+    bookkeeping (schedules, metrics, divergence checks, checkpoints)."""
+    from threadpoolctl import threadpool_limits
+
+    sys.path.insert(0, str(args.repo / "tests"))
+    import test_perf as ref
+
+    if args.batch_size != ref.BATCH:
+        raise SystemExit(f"numpy-ref runs batches of {ref.BATCH} only")
+    x_tr, y_tr, x_te, y_te = _fashion()
+    rng = np.random.default_rng(0)
+    state = ref.reference_state(rng)
+    with threadpool_limits(args.threads):
+        times = [ref.reference_epoch(x_tr, y_tr, rng, state) for _ in range(args.epochs)]
+    ws, bs = state["views"][:2]
+    a = x_te.astype(np.float32) / np.float32(255)
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        a = a @ w + b
+        if i < len(ws) - 1:
+            np.maximum(a, 0, out=a)
+    return {"epoch_s": times, "n_train": len(y_tr), "accuracy": float(np.mean(a.argmax(axis=1) == y_te))}
+
+
 def work_load(args) -> dict:
     """A dataset load in a fresh process, after an earlier one filled the decoded cache."""
     from mlpnet import sources
@@ -262,7 +289,7 @@ def work_eval(args) -> dict:
 
 
 WORKERS = {"mlpnet": work_mlpnet, "pytorch": work_pytorch, "pytorch-fused": lambda a: work_pytorch(a, fused=True),
-           "sklearn": work_sklearn, "floor": work_floor, "mlpnet-1": work_mlpnet_sample,
+           "sklearn": work_sklearn, "numpy-ref": work_numpy_ref, "floor": work_floor, "mlpnet-1": work_mlpnet_sample,
            "pytorch-1": work_pytorch_sample, "load": work_load, "eval": work_eval}
 
 
@@ -316,7 +343,8 @@ def _children_cpu() -> float:
 
 
 def available(impl: str) -> bool:
-    module = {"pytorch": "torch", "pytorch-fused": "torch", "pytorch-1": "torch", "sklearn": "sklearn"}.get(impl)
+    module = {"pytorch": "torch", "pytorch-fused": "torch", "pytorch-1": "torch", "sklearn": "sklearn",
+              "numpy-ref": "pytest"}.get(impl)
     if module is None:
         return True
     import importlib.util
@@ -454,6 +482,9 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
                                         TARGETS["vs_pytorch"]))
             if "floor" in r128:
                 lines.append(ratio_line("mlpnet / matmul floor epoch         ", base, r128["floor"], TARGETS["vs_floor"]))
+                if "numpy-ref" in r128:  # context: the same target applied to the plain reference loop
+                    lines.append(ratio_line("numpy-ref / matmul floor epoch      ", r128["numpy-ref"], r128["floor"],
+                                            TARGETS["vs_floor"]))
             lines.append(f"mlpnet peak memory: {base['peak_mb']:.0f} MB  {_verdict(base['peak_mb'], TARGETS['peak_mb'])}")
     if r1:
         lines.append(f"\n== batch 1, seed network (sigmoid, squared error, SGD lr {LR_SGD}), "
@@ -479,7 +510,8 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
                  "| time vs mlpnet |",
              "|---|---:|---:|---:|---:|---:|"]
     names = {"mlpnet": "mlpnet", "pytorch": "PyTorch (CPU, default Adam)", "pytorch-fused": "PyTorch (fused Adam)",
-             "sklearn": "scikit-learn MLPClassifier", "floor": "matrix products alone (floor)"}
+             "sklearn": "scikit-learn MLPClassifier", "numpy-ref": "hand-written NumPy loop (tests/test_perf.py)",
+             "floor": "matrix products alone (floor)"}
     base = r128.get("mlpnet")
     for impl, s in _impls(r128):
         acc = f"{s['accuracy']:.3f}" if s["accuracy"] is not None else "—"

@@ -4,7 +4,8 @@ Absolute times mean nothing on shared CI machines, so the test times mlpnet's tr
 and a careful reference loop written here (preallocated buffers, in-place Adam over one
 flat buffer, uint8 rows gathered per batch) on the same data, alternating the two, and
 compares medians. Both run BLAS on one thread, which is also the least noisy setting.
-A few seconds in all.
+A few seconds in all. ``scripts/bench.py`` runs the same reference loop on Fashion-MNIST
+(as ``numpy-ref``) to put it beside mlpnet, PyTorch and the matrix-product floor.
 """
 
 from __future__ import annotations
