@@ -1,9 +1,14 @@
 """Benchmark mlpnet against PyTorch (CPU) and scikit-learn on Fashion-MNIST.
 
 Three sections, each printing ratios measured within this one run (absolute times drift
-on shared machines; ratios taken from alternated runs much less). The CPU time other
-processes use during each training run is measured from ``/proc/stat``; a run they
-disturbed (``--max-others``) is repeated, up to ``--retries`` times:
+on shared machines; ratios taken from alternated runs much less). A training run counts
+as disturbed, and is repeated up to ``--retries`` times, when other processes on this
+machine used CPU meanwhile (``/proc/stat``, ``--max-others``) or when the machine itself
+ran slow: every worker process times a 5 ms probe of element-wise passes and a matrix
+product on its BLAS threads before and after its work, and a run whose probe took more
+than ``--max-slow`` times the fastest probe seen is repeated too (on a virtual machine a
+busy host slows everything down without any of it showing in ``/proc/stat``, and now and
+then a whole process runs its BLAS threads slowly):
 
 * batch 128: 784-128-64-10 ReLU, softmax + cross-entropy, Adam (lr 1e-3), trained by
   mlpnet, PyTorch (default and fused Adam) and scikit-learn's MLPClassifier where
@@ -288,13 +293,41 @@ def work_eval(args) -> dict:
     return {"seconds": min(times), "median": statistics.median(times), "n": len(y_te)}
 
 
+def probe_seconds(args) -> float:
+    """How fast this process runs right now: a fixed 5 ms mix of element-wise passes and a
+    matrix product on the run's BLAS threads, best of 5 after a warm-up."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal(110_000, dtype=np.float32) for _ in range(3))
+    x, w = rng.standard_normal((128, 784), dtype=np.float32), rng.standard_normal((784, 128), dtype=np.float32)
+    z = np.empty((128, 128), np.float32)
+    times = []
+    with threadpool_limits(args.threads):
+        for _ in range(6):
+            t0 = time.perf_counter()
+            for _ in range(20):
+                np.multiply(a, 0.999, out=c)
+                np.add(c, b, out=c)
+                np.sqrt(np.abs(c, out=c), out=c)
+                np.divide(b, c, out=c)
+                np.matmul(x, w, out=z)
+            times.append(time.perf_counter() - t0)
+    return min(times[1:])
+
+
 WORKERS = {"mlpnet": work_mlpnet, "pytorch": work_pytorch, "pytorch-fused": lambda a: work_pytorch(a, fused=True),
            "sklearn": work_sklearn, "numpy-ref": work_numpy_ref, "floor": work_floor, "mlpnet-1": work_mlpnet_sample,
-           "pytorch-1": work_pytorch_sample, "load": work_load, "eval": work_eval}
+           "pytorch-1": work_pytorch_sample, "load": work_load, "eval": work_eval,
+           "probe": lambda a: {"epoch_s": [], "n_train": 0, "accuracy": None}}
 
 
 def worker_main(args) -> None:
+    # The probe runs in the worker's own process, before and after its work: a slow host,
+    # or a process whose BLAS threads landed badly, shows up in it.
+    before = probe_seconds(args)
     res = WORKERS[args.worker](args)
+    res["probe_s"] = max(before, probe_seconds(args))
     res["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps(res))
 
@@ -308,7 +341,14 @@ def _env(repo: Path) -> dict:
     return env
 
 
-def run_worker(name: str, args, **extra) -> dict:
+def _slowness(args, probe_s: float) -> float:
+    """How many times its fastest time so far the machine probe took (1.0 = not slow at all)."""
+    args.probe_best = min(probe_s, getattr(args, "probe_best", probe_s))
+    return probe_s / args.probe_best
+
+
+def _spawn(name: str, args, **extra) -> dict:
+    """Run worker ``name`` in a new process and return what it printed."""
     cmd = [sys.executable, __file__, "--worker", name, "--epochs", str(extra.get("epochs", args.epochs)),
            "--batch-size", str(args.batch_size), "--threads", str(args.threads or 0), "--repo", str(args.repo)]
     for key in ("subset", "keep"):
@@ -324,6 +364,17 @@ def run_worker(name: str, args, **extra) -> dict:
     # CPU that other processes used meanwhile, in cores: the machine's busy time less the worker's own.
     res["others"] = max(0.0, (busy1 - busy0) - (_children_cpu() - mine0)) / wall if busy0 is not None else 0.0
     return res
+
+
+def run_worker(name: str, args, **extra) -> dict:
+    """A training run, and how slow the machine probe found its process (see ``disturbed``)."""
+    res = _spawn(name, args, **extra)
+    res["slow"] = _slowness(args, res["probe_s"])
+    return res
+
+
+def disturbed(res: dict, args) -> bool:
+    return res["others"] > args.max_others or res["slow"] > args.max_slow
 
 
 def _machine_busy() -> float | None:
@@ -342,14 +393,24 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def available(impl: str) -> bool:
-    module = {"pytorch": "torch", "pytorch-fused": "torch", "pytorch-1": "torch", "sklearn": "sklearn",
-              "numpy-ref": "pytest"}.get(impl)
-    if module is None:
-        return True
+_NEEDS = {"pytorch": "torch", "pytorch-fused": "torch", "sklearn": "sklearn", "numpy-ref": "pytest"}
+"""The module an implementation needs beyond mlpnet's own dependencies."""
+
+
+def runnable(impls: list[str], args, log, section: str) -> list[str]:
+    """The implementations of ``impls`` that can run here, saying why each other one is skipped."""
     import importlib.util
 
-    return importlib.util.find_spec(module) is not None
+    ok = []
+    for impl in impls:
+        module = _NEEDS.get(impl)
+        if module is not None and importlib.util.find_spec(module) is None:
+            log(f"  {section}: skipping {impl}: {module} is not installed (pip install -e \".[bench]\")")
+        elif impl == "numpy-ref" and args.batch_size != 128:
+            log(f"  {section}: skipping numpy-ref: the reference loop runs batches of 128 only")
+        else:
+            ok.append(impl)
+    return ok
 
 
 def alternate(impls: list[str], reps: int, args, log, extra: dict[str, dict] | None = None) -> dict[str, list[dict]]:
@@ -359,12 +420,13 @@ def alternate(impls: list[str], reps: int, args, log, extra: dict[str, dict] | N
         for impl in impls[r % len(impls):] + impls[:r % len(impls)]:
             for attempt in range(args.retries + 1):
                 res = run_worker(impl, args, **(extra or {}).get(impl, {}))
-                disturbed = res["others"] > args.max_others
+                bad = disturbed(res, args)
                 acc = f", acc {res['accuracy']:.4f}" if res["accuracy"] is not None else ""
                 log(f"  rep {r + 1}/{reps} {impl:14s} epochs {' '.join(f'{t:.3f}' for t in res['epoch_s'])} s, "
-                    f"peak {res['maxrss_mb']:.0f} MB{acc}, other processes {res['others']:.2f} cores"
-                    + (" (disturbed" + (", again)" if attempt < args.retries else ", kept)") if disturbed else ""))
-                if not disturbed:
+                    f"peak {res['maxrss_mb']:.0f} MB{acc}, other processes {res['others']:.2f} cores, "
+                    f"probe {res['slow']:.2f}x" + (" (disturbed" + (", again)" if attempt < args.retries else ", kept)")
+                                                   if bad else ""))
+                if not bad:
                     break
             runs[impl].append(res)
     return runs
@@ -396,7 +458,10 @@ def ratio_line(name: str, a: dict, b: dict, target: float) -> str:
 
 
 def bench_batch128(args, log, keep: Path) -> dict:
-    impls = [i for i in IMPLS_128 if i in args.impls and available(i)]
+    impls = runnable([i for i in IMPLS_128 if i in args.impls], args, log, f"batch {args.batch_size}")
+    if not impls:
+        log(f"batch {args.batch_size}: nothing to run")
+        return {}
     log(f"batch {args.batch_size}: {', '.join(impls)}; {args.reps} repetitions of {args.epochs} epochs")
     # mlpnet keeps its last checkpoint for the startup section (each run replaces it).
     runs = alternate(impls, args.reps, args, log, extra={"mlpnet": {"keep": keep}})
@@ -404,7 +469,10 @@ def bench_batch128(args, log, keep: Path) -> dict:
 
 
 def bench_batch1(args, log, tmp: Path) -> dict:
-    impls = [i for i in IMPLS_1 if i in args.impls and available(i)]
+    impls = runnable([i for i in IMPLS_1 if i in args.impls], args, log, "batch 1")
+    if not impls:
+        log("batch 1: nothing to run")
+        return {}
     x_tr, y_tr, x_te, y_te = _fashion()
     subset = tmp / "subset.npz"
     n = args.sample_n
@@ -429,9 +497,9 @@ def bench_startup(args, log, ckpt: Path, tmp: Path) -> dict:
     log(f"startup: cached load, --help, predict, evaluation of the test set (mlpnet from {args.repo})")
     out = {}
     if not ckpt.exists():  # no batch-128 section ran: train one epoch for a checkpoint
-        run_worker("mlpnet", args, epochs=1, keep=ckpt.parent)
-    run_worker("load", args)  # make sure the decoded cache exists
-    out["load_s"] = statistics.median(run_worker("load", args)["seconds"] for _ in range(args.startup_reps))
+        _spawn("mlpnet", args, epochs=1, keep=ckpt.parent)
+    _spawn("load", args)  # make sure the decoded cache exists
+    out["load_s"] = statistics.median(_spawn("load", args)["seconds"] for _ in range(args.startup_reps))
     out["help_s"], _ = _wall([sys.executable, "-m", "mlpnet", "--help"], args)
     has_predict = subprocess.run([sys.executable, "-m", "mlpnet", "predict", "--help"], capture_output=True,
                                  env=_env(args.repo), cwd=args.repo).returncode == 0
@@ -447,7 +515,7 @@ def bench_startup(args, log, ckpt: Path, tmp: Path) -> dict:
         if proc.returncode != 0:
             log(f"  predict failed: {proc.stderr.strip()[-300:]}")
             out["predict_s"] = None
-    out["eval_s"] = run_worker("eval", args, keep=ckpt)["median"]
+    out["eval_s"] = _spawn("eval", args, keep=ckpt)["median"]
     return out
 
 
@@ -551,6 +619,9 @@ def parse(argv=None):
     p.add_argument("--markdown", action="store_true", help="also print the results as Markdown tables")
     p.add_argument("--max-others", type=float, default=0.1,
                    help="a run during which other processes used more CPU than this (in cores) is repeated (default 0.1)")
+    p.add_argument("--max-slow", type=float, default=1.3,
+                   help="a run whose process timed the machine probe at more than this many times the best probe "
+                        "time is repeated (default 1.3)")
     p.add_argument("--retries", type=int, default=3, help="repeats of a disturbed run (default 3)")
     p.add_argument("--repo", type=Path, default=REPO,
                    help="checkout whose mlpnet is benchmarked (default: the one holding this script)")
@@ -561,7 +632,10 @@ def parse(argv=None):
     args.threads = args.threads or None
     if args.quick and not args.worker:
         args.reps, args.epochs, args.sample_n, args.startup_reps = 2, 2, 2000, 3
-    args.impls = [s.strip() for s in args.impls.split(",")]
+    args.impls = [s.strip() for s in args.impls.split(",") if s.strip()]
+    unknown = sorted(set(args.impls) - set(IMPLS_128))
+    if unknown:
+        p.error(f"--impls: unknown {', '.join(unknown)}; choose from {','.join(IMPLS_128)}")
     return args
 
 
@@ -578,13 +652,16 @@ def main(argv=None) -> None:
         ckpt_dir = tmp / "run"
         log(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, "
             f"load average {os.getloadavg()[0]:.2f}")
+        for _ in range(3):  # a first idea of the probe's best time, before any run is judged by it
+            _slowness(args, _spawn("probe", args)["probe_s"])
         r128 = bench_batch128(args, log, ckpt_dir) if "batch128" in sections else {}
         r1 = bench_batch1(args, log, tmp) if "batch1" in sections else {}
         start = bench_startup(args, log, ckpt_dir / "last.npz", tmp) if "startup" in sections else {}
         runs = [r for section in (r128, r1) for r in section.get("_runs", [])]
-        kept = sum(r["others"] > args.max_others for r in runs)
-        print(f"{len(runs)} training runs; {kept} kept although other processes used more than {args.max_others} "
-              f"cores meanwhile (each such run was repeated up to {args.retries} times first)")
+        kept = sum(disturbed(r, args) for r in runs)
+        print(f"{len(runs)} training runs; {kept} kept although disturbed (other processes above {args.max_others} "
+              f"cores, or the probe above {args.max_slow}x its best; each such run was repeated up to "
+              f"{args.retries} times first)")
         print("\n".join(report(r128, r1, start, args)))
         if args.markdown:
             print("\n".join(markdown(r128, r1, start, args)))

@@ -1,0 +1,242 @@
+"""Where a training step's time goes, against the matrix-product floor.
+
+Trains 784-128-64-10 (ReLU, softmax + cross-entropy, Adam, batches of 128) on
+Fashion-MNIST with mlpnet's own parts, timing each phase of every step, and prints:
+
+* per batch, inside the training loop: gather, forward, loss, backward, Adam, and the
+  eight matrix products alone (the floor) on the same buffers, measured in this process;
+* the time left for everything that is not a matrix product if an epoch is to take at
+  most 1.4x the floor, beside what each non-product phase costs on its own, with warm
+  caches (a lower bound for it);
+* with ``--threads-test``: what handing work to a second Python thread costs, how much
+  element-wise work two threads get through, and Adam split across two threads.
+
+Usage::
+
+    python scripts/profile_step.py                 # all BLAS threads, 3 epochs
+    python scripts/profile_step.py --threads 1
+    python scripts/profile_step.py --threads-test
+
+Absolute times drift on shared machines; compare figures from one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from mlpnet import data, losses, optim, sources, splits
+from mlpnet.model import MLP, Architecture
+
+SIZES = (784, 128, 64, 10)
+BATCH = 128
+PHASES = ("gather", "forward", "loss", "backward", "adam")
+
+
+class Step:
+    """One training step cut into phases, built from mlpnet's model, loss, optimizer and batcher."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.model = MLP(Architecture(SIZES)).init("he", np.random.default_rng(0))
+        self.opt = optim.build("adam", self.model.n_params, self.model.n_weights)
+        self.loss = losses.get("cross_entropy")
+        self.batcher = data.Batcher(splits.Split(x, y), 1 / 255, BATCH)
+        self.rng = np.random.default_rng(1)
+        self.xb = self.yb = self.out = None
+
+    def gather(self, idx):
+        self.xb, self.yb = self.batcher.gather(idx)
+
+    def forward(self):
+        self.out = self.model.forward(self.xb, train=True, rng=self.rng)
+
+    def loss_(self):
+        self.loss.value(self.out, self.yb)
+        np.count_nonzero(self.out.argmax(axis=1) == self.yb)
+        self.loss.delta(self.out, self.yb, self.model.grad_output, self.model.output_delta(len(self.yb)))
+
+    def backward(self):
+        self.model.backward(self.model.output_delta(len(self.yb)))
+
+    def adam(self):
+        self.opt.step(self.model.params, self.model.grads, 1e-3)
+
+    def products(self):
+        """The eight matrix products of the step (3 forward, 3 weight-gradient, 2 delta), nothing else."""
+        m, ws = self.model, self.model._workspace(BATCH)
+        a = self.xb
+        for w, z in zip(m.weights, ws.z):
+            np.matmul(a, w, out=z)
+            a = z
+        for i in range(m.n_layers - 1, -1, -1):
+            a_prev = self.xb if i == 0 else ws.z[i - 1]
+            np.matmul(a_prev.T, ws.delta[i], out=m.grad_weights[i])
+            if i:
+                np.matmul(ws.delta[i], m.weights[i].T, out=ws.delta[i - 1])
+
+
+def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float]:
+    """Median per-batch seconds of each phase over ``epochs`` epochs, and of the products alone."""
+    rng, pc = np.random.default_rng(2), time.perf_counter
+    per_epoch, floor = [], []
+    calls = (step.forward, step.loss_, step.backward, step.adam)
+    nb = n // BATCH
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        acc = np.zeros(len(PHASES))
+        for b in range(nb):
+            t = [pc()]
+            step.gather(order[b * BATCH:(b + 1) * BATCH])
+            t.append(pc())
+            for call in calls:
+                call()
+                t.append(pc())
+            acc += np.diff(t)
+        per_epoch.append(acc / nb)
+        t0 = pc()
+        for _ in range(nb):
+            step.products()
+        floor.append((pc() - t0) / nb)
+    med = np.median(per_epoch, axis=0)
+    return dict(zip(PHASES, med)), statistics.median(floor)
+
+
+def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
+    """Best per-call seconds of the non-product phases repeated back to back (warm caches)."""
+    idx = np.random.default_rng(3).permutation(n)[:BATCH]
+    saved = step.model.grads.copy()
+
+    def adam():
+        step.model.grads[...] = saved  # Adam squares grads in place
+        step.adam()
+
+    def copy():
+        step.model.grads[...] = saved
+
+    def best(f):
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    out = {"gather": best(lambda: step.gather(idx)), "loss": best(step.loss_),
+           "adam": best(adam) - best(copy)}
+    return out
+
+
+def thread_test(step: Step) -> list[str]:
+    """Handing work to a second Python thread: its cost, and whether it pays for half of Adam."""
+    lines = []
+    go, done = threading.Event(), threading.Event()
+    job = [None]
+
+    def worker():
+        while True:
+            go.wait()
+            go.clear()
+            if job[0] is not None:
+                job[0]()
+            done.set()
+
+    threading.Thread(target=worker, daemon=True).start()
+
+    def handoff(f=None):
+        job[0] = f
+        done.clear()
+        go.set()
+        done.wait()
+
+    t0 = time.perf_counter()
+    for _ in range(2000):
+        handoff()
+    per = (time.perf_counter() - t0) / 2000
+    lines.append(f"hand an empty job to a second thread and wait for it: {per * 1e6:6.1f} us")
+
+    a = np.ones(110_000, np.float32)
+    def passes(buf, k=300):
+        for _ in range(k):
+            np.multiply(buf, 1.0, out=buf)
+
+    t0 = time.perf_counter()
+    passes(a)
+    passes(a)
+    one = time.perf_counter() - t0
+    b = np.ones_like(a)
+    t0 = time.perf_counter()
+    job[0] = lambda: passes(b)
+    done.clear()
+    go.set()
+    passes(a)
+    done.wait()
+    two = time.perf_counter() - t0
+    lines.append(f"element-wise passes, two threads at once vs one after the other: {one / two:.2f}x the throughput")
+
+    m, opt = step.model, step.opt
+    half = m.n_params // 2 // 16 * 16
+    saved = m.grads.copy()
+    st = opt.state
+
+    def part(lo, hi):
+        optim._adam_update(m.params[lo:hi], m.grads[lo:hi], st["m"][lo:hi], st["v"][lo:hi], opt._tmp[lo:hi],
+                           opt.beta1, opt.beta2, 1e-4, 1e-8)
+
+    def serial():
+        m.grads[...] = saved
+        part(0, m.n_params)
+
+    def split():
+        m.grads[...] = saved
+        job[0] = lambda: part(0, half)
+        done.clear()
+        go.set()
+        part(half, m.n_params)
+        done.wait()
+
+    for name, f in (("serial", serial), ("split", split)) * 2:
+        times = []
+        for _ in range(500):
+            t0 = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t0)
+        med = statistics.median(times)
+        lines.append(f"Adam over {m.n_params:,} parameters, {name:6s}: {med * 1e6:6.1f} us (median)")
+    return lines
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all cores)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--threads-test", action="store_true", help="also time hand-offs to a second Python thread")
+    args = p.parse_args(argv)
+    x_tr, y_tr, _, _ = sources.load_named("fashion-mnist", progress=False)
+    x, y = np.ascontiguousarray(x_tr.reshape(len(x_tr), -1)), y_tr.astype(np.int64)
+    step = Step(x, y)
+    with threadpool_limits(args.threads):
+        phases, floor = in_loop(step, len(y), args.epochs)
+        warm = alone(step, len(y))
+        lines = [f"784-128-64-10, batch {BATCH}, Adam, BLAS threads: {args.threads or 'all'}; microseconds per batch",
+                 "", "inside the training loop (median of epochs):"]
+        lines += [f"  {k:9s} {v * 1e6:7.1f}" for k, v in phases.items()]
+        total = sum(phases.values())
+        lines += [f"  {'step':9s} {total * 1e6:7.1f}",
+                  f"  {'products':9s} {floor * 1e6:7.1f}  (the 8 matrix products alone, same buffers)",
+                  f"  step / products: {total / floor:.2f}x", "",
+                  f"left for everything but the products at 1.4x: {0.4 * floor * 1e6:.1f}",
+                  "non-product phases alone, warm caches (best of 300):"]
+        lines += [f"  {k:9s} {v * 1e6:7.1f}" for k, v in warm.items()]
+        lines.append(f"  sum      {sum(warm.values()) * 1e6:7.1f}  (no element-wise layer work counted)")
+        if args.threads_test:
+            lines += ["", *thread_test(step)]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
