@@ -7,8 +7,9 @@ machine used CPU meanwhile (``/proc/stat``, ``--max-others``) or when the machin
 ran slow: every worker process times a 5 ms probe of element-wise passes and a matrix
 product on its BLAS threads before and after its work, and a run whose probe took more
 than ``--max-slow`` times the fastest probe seen is repeated too (on a virtual machine a
-busy host slows everything down without any of it showing in ``/proc/stat``, and now and
-then a whole process runs its BLAS threads slowly):
+busy host slows everything down without any of it showing in ``/proc/stat``). Repeats
+wait a few seconds first, since such slow spells last a while; a run still disturbed
+after its repeats is shown but left out of the medians:
 
 * batch 128: 784-128-64-10 ReLU, softmax + cross-entropy, Adam (lr 1e-3), trained by
   mlpnet, PyTorch (default and fused Adam) and scikit-learn's MLPClassifier where
@@ -393,6 +394,9 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+RETRY_WAIT_S = 5.0
+"""Seconds to wait before the first repeat of a disturbed run; the n-th waits n times this."""
+
 _NEEDS = {"pytorch": "torch", "pytorch-fused": "torch", "sklearn": "sklearn", "numpy-ref": "pytest"}
 """The module an implementation needs beyond mlpnet's own dependencies."""
 
@@ -424,10 +428,13 @@ def alternate(impls: list[str], reps: int, args, log, extra: dict[str, dict] | N
                 acc = f", acc {res['accuracy']:.4f}" if res["accuracy"] is not None else ""
                 log(f"  rep {r + 1}/{reps} {impl:14s} epochs {' '.join(f'{t:.3f}' for t in res['epoch_s'])} s, "
                     f"peak {res['maxrss_mb']:.0f} MB{acc}, other processes {res['others']:.2f} cores, "
-                    f"probe {res['slow']:.2f}x" + (" (disturbed" + (", again)" if attempt < args.retries else ", kept)")
+                    f"probe {res['slow']:.2f}x" + (" (disturbed" + (", again)" if attempt < args.retries else ", left out)")
                                                    if bad else ""))
+                res["disturbed"] = bad
                 if not bad:
                     break
+                if attempt < args.retries:
+                    time.sleep(RETRY_WAIT_S * (attempt + 1))  # slow spells of the host last seconds
             runs[impl].append(res)
     return runs
 
@@ -438,13 +445,17 @@ def _timed_epochs(run: dict) -> list[float]:
 
 
 def summarize(runs: list[dict]) -> dict:
-    """Median epoch time over all repetitions, and per-repetition medians for paired ratios."""
+    """Median epoch time over the repetitions, and per-repetition medians for paired ratios.
+
+    A run still disturbed after its retries is left out (``None`` in ``per_rep``), unless
+    every run was."""
+    clean = [r for r in runs if not r.get("disturbed")] or runs
     accs = [r["accuracy"] for r in runs if r["accuracy"] is not None]
-    med = statistics.median(t for r in runs for t in _timed_epochs(r))
+    med = statistics.median(t for r in clean for t in _timed_epochs(r))
     return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med,
             "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
             "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"],
-            "per_rep": [statistics.median(_timed_epochs(r)) for r in runs]}
+            "per_rep": [statistics.median(_timed_epochs(r)) if r in clean else None for r in runs]}
 
 
 def ratio_line(name: str, a: dict, b: dict, target: float) -> str:
@@ -453,7 +464,8 @@ def ratio_line(name: str, a: dict, b: dict, target: float) -> str:
     The second pairs runs that ran next to each other, so it is the steadier of the two
     when the machine's speed drifts (other virtual machines on the same host)."""
     v = a["epoch_s"] / b["epoch_s"]
-    paired = statistics.median(x / y for x, y in zip(a["per_rep"], b["per_rep"]))
+    pairs = [x / y for x, y in zip(a["per_rep"], b["per_rep"]) if x is not None and y is not None] or [v]
+    paired = statistics.median(pairs)
     return f"{name}: {v:.2f} (paired by repetition: {paired:.2f})  {_verdict(max(v, paired), target)}"
 
 
@@ -658,10 +670,9 @@ def main(argv=None) -> None:
         r1 = bench_batch1(args, log, tmp) if "batch1" in sections else {}
         start = bench_startup(args, log, ckpt_dir / "last.npz", tmp) if "startup" in sections else {}
         runs = [r for section in (r128, r1) for r in section.get("_runs", [])]
-        kept = sum(disturbed(r, args) for r in runs)
-        print(f"{len(runs)} training runs; {kept} kept although disturbed (other processes above {args.max_others} "
-              f"cores, or the probe above {args.max_slow}x its best; each such run was repeated up to "
-              f"{args.retries} times first)")
+        kept = sum(r["disturbed"] for r in runs)
+        print(f"{len(runs)} training runs; {kept} still disturbed after {args.retries} repeats (other processes above "
+              f"{args.max_others} cores, or the probe above {args.max_slow}x its best) and left out of the medians")
         print("\n".join(report(r128, r1, start, args)))
         if args.markdown:
             print("\n".join(markdown(r128, r1, start, args)))

@@ -1,0 +1,73 @@
+"""scripts/bench.py's bookkeeping: which runs count, how ratios pair, which options it refuses.
+
+The benchmark itself needs Fashion-MNIST and minutes; these tests check only the parts
+that decide what it reports, on made-up run records.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", REPO / "scripts" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["bench"]
+
+
+def run(epochs, disturbed=False, acc=0.8):
+    return {"epoch_s": epochs, "n_train": 1000, "accuracy": acc, "maxrss_mb": 100.0, "disturbed": disturbed}
+
+
+def test_a_run_still_disturbed_after_its_repeats_is_left_out_of_the_medians(bench):
+    s = bench.summarize([run([9.0, 1.0, 1.0]), run([9.0, 5.0, 5.0], disturbed=True), run([9.0, 1.2, 1.2])])
+    assert s["epoch_s"] == pytest.approx(1.1)  # median of 1.0 1.0 1.2 1.2, warm-up epochs dropped
+    assert s["per_rep"] == [1.0, None, 1.2]
+    assert s["samples_s"] == pytest.approx(1000 / 1.1)
+
+
+def test_if_every_run_was_disturbed_they_all_count(bench):
+    s = bench.summarize([run([2.0, 2.0], disturbed=True), run([2.0, 4.0], disturbed=True)])
+    assert s["epoch_s"] == pytest.approx(3.0)
+    assert s["per_rep"] == [2.0, 4.0]
+
+
+def test_paired_ratio_uses_only_repetitions_clean_on_both_sides(bench):
+    a = bench.summarize([run([0, 1.0]), run([0, 3.0], disturbed=True), run([0, 1.0])])
+    b = bench.summarize([run([0, 2.0]), run([0, 2.0]), run([0, 2.5], disturbed=True)])
+    line = bench.ratio_line("a / b", a, b, target=0.6)
+    # ratio of medians 1.0 / 2.0; the only repetition clean on both sides is the first: 1.0 / 2.0
+    assert "a / b: 0.50 (paired by repetition: 0.50)  met (target <= 0.6)" == line
+
+
+def test_a_ratio_over_the_target_is_reported_not_met(bench):
+    a, b = bench.summarize([run([0, 1.5])]), bench.summarize([run([0, 1.0])])
+    assert bench.ratio_line("x", a, b, target=1.4).endswith("NOT met (target <= 1.4)")
+
+
+def test_unknown_implementation_names_are_refused(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse(["--impls", "mlpnet,torch"])
+    assert "unknown torch" in capsys.readouterr().err
+
+
+def test_a_run_is_disturbed_by_other_processes_or_a_slow_probe(bench):
+    args = bench.parse([])
+    assert not bench.disturbed({"others": 0.05, "slow": 1.1}, args)
+    assert bench.disturbed({"others": 0.5, "slow": 1.0}, args)
+    assert bench.disturbed({"others": 0.0, "slow": 1.5}, args)
+
+
+def test_the_probe_is_judged_against_the_fastest_time_seen(bench):
+    args = bench.parse([])
+    assert bench._slowness(args, 0.010) == 1.0
+    assert bench._slowness(args, 0.005) == 1.0
+    assert bench._slowness(args, 0.0075) == pytest.approx(1.5)
