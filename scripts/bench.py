@@ -327,7 +327,11 @@ def worker_main(args) -> None:
     # The probe runs in the worker's own process, before and after its work: a slow host,
     # or a process whose BLAS threads landed badly, shows up in it.
     before = probe_seconds(args)
+    busy0, mine0, t0 = _machine_busy(), _own_cpu(), time.perf_counter()
     res = WORKERS[args.worker](args)
+    wall, busy1 = time.perf_counter() - t0, _machine_busy()
+    # CPU that other processes used during the work (not the start-up), in cores.
+    res["others"] = max(0.0, (busy1 - busy0) - (_own_cpu() - mine0)) / wall if busy0 is not None else 0.0
     res["probe_s"] = max(before, probe_seconds(args))
     res["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps(res))
@@ -355,16 +359,10 @@ def _spawn(name: str, args, **extra) -> dict:
     for key in ("subset", "keep"):
         if extra.get(key):
             cmd += [f"--{key}", str(extra[key])]
-    busy0, mine0, t0 = _machine_busy(), _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.repo))
-    wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"worker {name} failed:\n{proc.stderr[-2000:]}")
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
-    busy1 = _machine_busy()
-    # CPU that other processes used meanwhile, in cores: the machine's busy time less the worker's own.
-    res["others"] = max(0.0, (busy1 - busy0) - (_children_cpu() - mine0)) / wall if busy0 is not None else 0.0
-    return res
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run_worker(name: str, args, **extra) -> dict:
@@ -389,8 +387,9 @@ def _machine_busy() -> float | None:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _own_cpu() -> float:
+    """CPU seconds this process (all its threads) has used."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
 
@@ -455,7 +454,29 @@ def summarize(runs: list[dict]) -> dict:
     return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med,
             "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
             "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"],
-            "per_rep": [statistics.median(_timed_epochs(r)) if r in clean else None for r in runs]}
+            "per_rep": [statistics.median(_timed_epochs(r)) if r in clean else None for r in runs],
+            "used": sum(not r.get("disturbed") for r in runs), "runs": len(runs)}
+
+
+def rejudge(sections: list[dict[str, list[dict]]], args) -> None:
+    """Judge every kept run again against the fastest probe of the whole benchmark.
+
+    During the runs each one was compared with the best probe seen so far, so a run made
+    in a slow spell before any fast probe could pass; at the end the best is known."""
+    for runs in (r for section in sections for v in section.values() for r in v):
+        runs["slow"] = runs["probe_s"] / args.probe_best
+        runs["disturbed"] = disturbed(runs, args)
+
+
+def left_out_lines(section: dict[str, dict]) -> list[str]:
+    """One line per implementation whose runs were not all used."""
+    lines = []
+    for impl, s in _impls(section):
+        if s["used"] == 0:
+            lines.append(f"WARNING: every {impl} run was disturbed; its figures use them all and may be far off")
+        elif s["used"] < s["runs"]:
+            lines.append(f"note: {impl}: {s['runs'] - s['used']} of {s['runs']} runs left out as disturbed")
+    return lines
 
 
 def ratio_line(name: str, a: dict, b: dict, target: float) -> str:
@@ -476,8 +497,7 @@ def bench_batch128(args, log, keep: Path) -> dict:
         return {}
     log(f"batch {args.batch_size}: {', '.join(impls)}; {args.reps} repetitions of {args.epochs} epochs")
     # mlpnet keeps its last checkpoint for the startup section (each run replaces it).
-    runs = alternate(impls, args.reps, args, log, extra={"mlpnet": {"keep": keep}})
-    return {**{k: summarize(v) for k, v in runs.items()}, "_runs": [r for v in runs.values() for r in v]}
+    return alternate(impls, args.reps, args, log, extra={"mlpnet": {"keep": keep}})
 
 
 def bench_batch1(args, log, tmp: Path) -> dict:
@@ -492,7 +512,7 @@ def bench_batch1(args, log, tmp: Path) -> dict:
     log(f"batch 1 (seed network, first {n} training images): {', '.join(impls)}; {args.reps} repetitions of 1 epoch")
     names = [f"{i}-1" for i in impls]
     runs = alternate(names, args.reps, args, log, extra={k: {"subset": subset, "epochs": 1} for k in names})
-    return {**{k[:-2]: summarize(v) for k, v in runs.items()}, "_runs": [r for v in runs.values() for r in v]}
+    return {k[:-2]: v for k, v in runs.items()}
 
 
 def _wall(cmd: list[str], args) -> tuple[float, subprocess.CompletedProcess]:
@@ -586,9 +606,11 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
 
 
 def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
-    lines = ["", f"| {args.batch_size}-sample batches, Adam | epoch | samples/s | peak memory | test accuracy "
-                 "| time vs mlpnet |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = []
+    if r128:
+        lines += ["", f"| {args.batch_size}-sample batches, Adam | epoch | samples/s | peak memory | test accuracy "
+                      "| time vs mlpnet |",
+                  "|---|---:|---:|---:|---:|---:|"]
     names = {"mlpnet": "mlpnet", "pytorch": "PyTorch (CPU, default Adam)", "pytorch-fused": "PyTorch (fused Adam)",
              "sklearn": "scikit-learn MLPClassifier", "numpy-ref": "hand-written NumPy loop (tests/test_perf.py)",
              "floor": "matrix products alone (floor)"}
@@ -666,14 +688,19 @@ def main(argv=None) -> None:
             f"load average {os.getloadavg()[0]:.2f}")
         for _ in range(3):  # a first idea of the probe's best time, before any run is judged by it
             _slowness(args, _spawn("probe", args)["probe_s"])
-        r128 = bench_batch128(args, log, ckpt_dir) if "batch128" in sections else {}
-        r1 = bench_batch1(args, log, tmp) if "batch1" in sections else {}
+        runs128 = bench_batch128(args, log, ckpt_dir) if "batch128" in sections else {}
+        runs1 = bench_batch1(args, log, tmp) if "batch1" in sections else {}
+        if not runs128 and not runs1 and "startup" not in sections:
+            sys.exit("bench.py: nothing to run for --only/--impls as given")
         start = bench_startup(args, log, ckpt_dir / "last.npz", tmp) if "startup" in sections else {}
-        runs = [r for section in (r128, r1) for r in section.get("_runs", [])]
-        kept = sum(r["disturbed"] for r in runs)
-        print(f"{len(runs)} training runs; {kept} still disturbed after {args.retries} repeats (other processes above "
-              f"{args.max_others} cores, or the probe above {args.max_slow}x its best) and left out of the medians")
-        print("\n".join(report(r128, r1, start, args)))
+        rejudge([runs128, runs1], args)
+        r128 = {k: summarize(v) for k, v in runs128.items()}
+        r1 = {k: summarize(v) for k, v in runs1.items()}
+        runs = [r for section in (runs128, runs1) for v in section.values() for r in v]
+        print(f"{len(runs)} training runs; {sum(r['disturbed'] for r in runs)} of them still disturbed after up to "
+              f"{args.retries} repeats (other processes above {args.max_others} cores, or the run's probe above "
+              f"{args.max_slow}x the fastest probe of the whole benchmark), left out of the medians")
+        print("\n".join(left_out_lines(r128) + left_out_lines(r1) + report(r128, r1, start, args)))
         if args.markdown:
             print("\n".join(markdown(r128, r1, start, args)))
 

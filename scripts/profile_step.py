@@ -13,11 +13,12 @@ Fashion-MNIST with mlpnet's own parts, timing each phase of every step, and prin
 
 Usage::
 
-    python scripts/profile_step.py                 # all BLAS threads, 3 epochs
+    python scripts/profile_step.py                 # all BLAS threads, 5 epochs
     python scripts/profile_step.py --threads 1
     python scripts/profile_step.py --threads-test
 
-Absolute times drift on shared machines; compare figures from one run only.
+Absolute times drift on shared machines; compare figures from one run only, and run it
+twice: a slow spell of the host shows as a much larger step time in one of the runs.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ class Step:
                 np.matmul(ws.delta[i], m.weights[i].T, out=ws.delta[i - 1])
 
 
-def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float]:
-    """Median per-batch seconds of each phase over ``epochs`` epochs, and of the products alone."""
+def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, float]:
+    """Median per-batch seconds of each phase over ``epochs`` epochs and of the products alone
+    (timed after each epoch), and the median over epochs of step time / products time."""
     rng, pc = np.random.default_rng(2), time.perf_counter
     per_epoch, floor = [], []
     calls = (step.forward, step.loss_, step.backward, step.adam)
@@ -103,7 +105,8 @@ def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float]:
             step.products()
         floor.append((pc() - t0) / nb)
     med = np.median(per_epoch, axis=0)
-    return dict(zip(PHASES, med)), statistics.median(floor)
+    paired = statistics.median(e.sum() / f for e, f in zip(per_epoch, floor))
+    return dict(zip(PHASES, med)), statistics.median(floor), paired
 
 
 def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
@@ -131,52 +134,60 @@ def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
     return out
 
 
+def paired_medians(f, g, trials: int) -> tuple[float, float]:
+    """Median seconds of ``f`` and of ``g`` over ``trials`` calls each, taking turns."""
+    tf, tg = [], []
+    for _ in range(trials):
+        for fn, times in ((f, tf), (g, tg)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(tf), statistics.median(tg)
+
+
+class Helper:
+    """A second Python thread that runs one job at a time: ``both(f, g)`` runs ``f`` on it
+    and ``g`` on the calling thread, and returns when both are done."""
+
+    def __init__(self):
+        self._go, self._done, self._job = threading.Event(), threading.Event(), None
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            self._go.wait()
+            self._go.clear()
+            self._job()
+            self._done.set()
+
+    def both(self, f, g=None):
+        self._job = f
+        self._done.clear()
+        self._go.set()
+        if g is not None:
+            g()
+        self._done.wait()
+
+
 def thread_test(step: Step) -> list[str]:
     """Handing work to a second Python thread: its cost, and whether it pays for half of Adam."""
-    lines = []
-    go, done = threading.Event(), threading.Event()
-    job = [None]
-
-    def worker():
-        while True:
-            go.wait()
-            go.clear()
-            if job[0] is not None:
-                job[0]()
-            done.set()
-
-    threading.Thread(target=worker, daemon=True).start()
-
-    def handoff(f=None):
-        job[0] = f
-        done.clear()
-        go.set()
-        done.wait()
-
+    helper, lines = Helper(), []
     t0 = time.perf_counter()
     for _ in range(2000):
-        handoff()
+        helper.both(lambda: None)
     per = (time.perf_counter() - t0) / 2000
     lines.append(f"hand an empty job to a second thread and wait for it: {per * 1e6:6.1f} us")
 
-    a = np.ones(110_000, np.float32)
-    def passes(buf, k=300):
+    a, b = np.ones(110_000, np.float32), np.ones(110_000, np.float32)
+
+    def passes(buf, k=100):
         for _ in range(k):
             np.multiply(buf, 1.0, out=buf)
 
-    t0 = time.perf_counter()
-    passes(a)
-    passes(a)
-    one = time.perf_counter() - t0
-    b = np.ones_like(a)
-    t0 = time.perf_counter()
-    job[0] = lambda: passes(b)
-    done.clear()
-    go.set()
-    passes(a)
-    done.wait()
-    two = time.perf_counter() - t0
-    lines.append(f"element-wise passes, two threads at once vs one after the other: {one / two:.2f}x the throughput")
+    one, two = paired_medians(lambda: (passes(a), passes(b)), lambda: helper.both(lambda: passes(b), lambda: passes(a)),
+                              31)
+    lines.append(f"the same element-wise passes on two threads at once vs one after the other: {one / two:.2f}x "
+                 "the throughput (median of 31 alternated trials)")
 
     m, opt = step.model, step.opt
     half = m.n_params // 2 // 16 * 16
@@ -193,34 +204,25 @@ def thread_test(step: Step) -> list[str]:
 
     def split():
         m.grads[...] = saved
-        job[0] = lambda: part(0, half)
-        done.clear()
-        go.set()
-        part(half, m.n_params)
-        done.wait()
+        helper.both(lambda: part(0, half), lambda: part(half, m.n_params))
 
-    for name, f in (("serial", serial), ("split", split)) * 2:
-        times = []
-        for _ in range(500):
-            t0 = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - t0)
-        med = statistics.median(times)
-        lines.append(f"Adam over {m.n_params:,} parameters, {name:6s}: {med * 1e6:6.1f} us (median)")
+    t_serial, t_split = paired_medians(serial, split, 501)
+    lines.append(f"Adam over {m.n_params:,} parameters: {t_serial * 1e6:.1f} us on one thread, "
+                 f"{t_split * 1e6:.1f} us split across two (medians of 501 alternated trials)")
     return lines
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all cores)")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads-test", action="store_true", help="also time hand-offs to a second Python thread")
     args = p.parse_args(argv)
     x_tr, y_tr, _, _ = sources.load_named("fashion-mnist", progress=False)
     x, y = np.ascontiguousarray(x_tr.reshape(len(x_tr), -1)), y_tr.astype(np.int64)
     step = Step(x, y)
     with threadpool_limits(args.threads):
-        phases, floor = in_loop(step, len(y), args.epochs)
+        phases, floor, paired = in_loop(step, len(y), args.epochs)
         warm = alone(step, len(y))
         lines = [f"784-128-64-10, batch {BATCH}, Adam, BLAS threads: {args.threads or 'all'}; microseconds per batch",
                  "", "inside the training loop (median of epochs):"]
@@ -228,7 +230,7 @@ def main(argv=None) -> None:
         total = sum(phases.values())
         lines += [f"  {'step':9s} {total * 1e6:7.1f}",
                   f"  {'products':9s} {floor * 1e6:7.1f}  (the 8 matrix products alone, same buffers)",
-                  f"  step / products: {total / floor:.2f}x", "",
+                  f"  step / products: {total / floor:.2f}x (median of per-epoch ratios: {paired:.2f}x)", "",
                   f"left for everything but the products at 1.4x: {0.4 * floor * 1e6:.1f}",
                   "non-product phases alone, warm caches (best of 300):"]
         lines += [f"  {k:9s} {v * 1e6:7.1f}" for k, v in warm.items()]

@@ -71,3 +71,23 @@ def test_the_probe_is_judged_against_the_fastest_time_seen(bench):
     assert bench._slowness(args, 0.010) == 1.0
     assert bench._slowness(args, 0.005) == 1.0
     assert bench._slowness(args, 0.0075) == pytest.approx(1.5)
+
+
+def test_runs_are_judged_again_against_the_fastest_probe_of_the_whole_benchmark(bench):
+    args = bench.parse([])
+    early = {**run([0, 2.0]), "others": 0.0, "probe_s": 0.010}  # passed when 0.010 was the best probe seen
+    later = {**run([0, 1.0]), "others": 0.0, "probe_s": 0.005}
+    for r in (early, later):
+        bench._slowness(args, r["probe_s"])
+    bench.rejudge([{"mlpnet": [early, later]}], args)
+    assert early["disturbed"] and early["slow"] == pytest.approx(2.0)
+    assert not later["disturbed"]
+
+
+def test_left_out_runs_are_reported_per_implementation(bench):
+    section = {"mlpnet": bench.summarize([run([0, 1.0]), run([0, 1.0], disturbed=True)]),
+               "pytorch": bench.summarize([run([0, 2.0], disturbed=True)]),
+               "floor": bench.summarize([run([0, 0.5])])}
+    assert bench.left_out_lines(section) == [
+        "note: mlpnet: 1 of 2 runs left out as disturbed",
+        "WARNING: every pytorch run was disturbed; its figures use them all and may be far off"]
