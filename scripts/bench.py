@@ -229,17 +229,26 @@ def work_floor(args) -> dict:
         for _ in range(args.epochs):
             t0 = time.perf_counter()
             for m in batches:
-                a = x[:m]
-                for w, z in zip(ws, zs):
-                    np.matmul(a, w, out=z[:m])
-                    a = z[:m]
-                for i in range(len(ws) - 1, -1, -1):
-                    a_prev = x[:m] if i == 0 else zs[i - 1][:m]
-                    np.matmul(a_prev.T, zs[i][:m], out=gs[i])
-                    if i:
-                        np.matmul(zs[i][:m], ws[i].T, out=zs[i - 1][:m])
+                step_products(x[:m], ws, zs, zs, gs)  # deltas may reuse the activation buffers
             times.append(time.perf_counter() - t0)
     return {"epoch_s": times, "n_train": n, "accuracy": None}
+
+
+def step_products(x, ws, zs, ds, gs) -> None:
+    """The matrix products of one training step and nothing else, for the ``len(x)`` rows of
+    ``x``: forward ``z_i = a_{i-1} W_i``, weight gradients ``a_{i-1}^T d_i`` into ``gs``, and
+    deltas ``d_{i-1} = d_i W_i^T`` (none for the input). ``zs``, ``ds`` hold at least
+    ``len(x)`` rows per layer; ``ds`` may be ``zs``. The floor of both scripts."""
+    n = len(x)
+    a = x
+    for w, z in zip(ws, zs):
+        np.matmul(a, w, out=z[:n])
+        a = z[:n]
+    for i in range(len(ws) - 1, -1, -1):
+        a_prev = x if i == 0 else zs[i - 1][:n]
+        np.matmul(a_prev.T, ds[i][:n], out=gs[i])
+        if i:
+            np.matmul(ds[i][:n], ws[i].T, out=ds[i - 1][:n])
 
 
 def work_numpy_ref(args) -> dict:
@@ -448,14 +457,15 @@ def summarize(runs: list[dict]) -> dict:
 
     A run still disturbed after its retries is left out (``None`` in ``per_rep``), unless
     every run was."""
-    clean = [r for r in runs if not r.get("disturbed")] or runs
+    used = sum(not r.get("disturbed") for r in runs)
+    counts = [not (used and r.get("disturbed")) for r in runs]
     accs = [r["accuracy"] for r in runs if r["accuracy"] is not None]
-    med = statistics.median(t for r in clean for t in _timed_epochs(r))
+    med = statistics.median(t for r, c in zip(runs, counts) if c for t in _timed_epochs(r))
     return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med,
             "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
             "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"],
-            "per_rep": [statistics.median(_timed_epochs(r)) if r in clean else None for r in runs],
-            "used": sum(not r.get("disturbed") for r in runs), "runs": len(runs)}
+            "per_rep": [statistics.median(_timed_epochs(r)) if c else None for r, c in zip(runs, counts)],
+            "used": used, "runs": len(runs)}
 
 
 def rejudge(sections: list[dict[str, list[dict]]], args) -> None:
@@ -463,9 +473,9 @@ def rejudge(sections: list[dict[str, list[dict]]], args) -> None:
 
     During the runs each one was compared with the best probe seen so far, so a run made
     in a slow spell before any fast probe could pass; at the end the best is known."""
-    for runs in (r for section in sections for v in section.values() for r in v):
-        runs["slow"] = runs["probe_s"] / args.probe_best
-        runs["disturbed"] = disturbed(runs, args)
+    for run in (r for section in sections for v in section.values() for r in v):
+        run["slow"] = run["probe_s"] / args.probe_best
+        run["disturbed"] = disturbed(run, args)
 
 
 def left_out_lines(section: dict[str, dict]) -> list[str]:

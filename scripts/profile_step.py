@@ -31,6 +31,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from bench import step_products  # scripts/bench.py, beside this file
 from mlpnet import data, losses, optim, sources, splits
 from mlpnet.model import MLP, Architecture
 
@@ -68,17 +69,10 @@ class Step:
         self.opt.step(self.model.params, self.model.grads, 1e-3)
 
     def products(self):
-        """The eight matrix products of the step (3 forward, 3 weight-gradient, 2 delta), nothing else."""
+        """The eight matrix products of the step (3 forward, 3 weight-gradient, 2 delta), nothing
+        else, on the model's own buffers: the same products as bench.py's floor."""
         m, ws = self.model, self.model._workspace(BATCH)
-        a = self.xb
-        for w, z in zip(m.weights, ws.z):
-            np.matmul(a, w, out=z)
-            a = z
-        for i in range(m.n_layers - 1, -1, -1):
-            a_prev = self.xb if i == 0 else ws.z[i - 1]
-            np.matmul(a_prev.T, ws.delta[i], out=m.grad_weights[i])
-            if i:
-                np.matmul(ws.delta[i], m.weights[i].T, out=ws.delta[i - 1])
+        step_products(self.xb, m.weights, ws.z, ws.delta, m.grad_weights)
 
 
 def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, float]:
