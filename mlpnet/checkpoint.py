@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import CheckpointError
 from .fileio import atomic_write, sniff
-from .model import MLP, Architecture
+from .nn import MLP, Architecture
 
 FORMAT = "mlpnet-checkpoint"
 FORMAT_VERSION = 1

@@ -18,16 +18,20 @@ from typing import Any, Union
 
 import yaml
 
+from .data.load import FORMATS, NEEDS_PATH
 from .errors import ConfigError
+from .nn import activations, initializers, losses, optimizers, schedules
 
-DATASETS = ("mnist", "fashion-mnist", "idx", "npz", "csv", "folder")
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
-OUTPUTS = ("softmax", "sigmoid", "identity")
-LOSS_OUTPUTS = {"cross_entropy": ("softmax",), "mse": ("sigmoid", "identity")}
-INITS = ("he", "xavier", "uniform")
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "step", "cosine")
+# Every choice list is read from the registry that implements the choices.
+DATASETS = tuple(FORMATS)
+ACTIVATIONS = tuple(activations.HIDDEN)
+OUTPUTS = tuple(activations.OUTPUT)
+LOSS_OUTPUTS = {name: cls.outputs for name, cls in losses.LOSSES.items()}
+INITS = tuple(initializers.INITIALIZERS)
+OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
+SCHEDULES = tuple(schedules.SCHEDULES)
 MONITORS = ("val_accuracy", "val_loss")
+MAX_EPOCHS = 100_000
 
 BUILTIN_DEFAULT = Path(__file__).with_name("configs") / "mnist.yaml"
 
@@ -45,7 +49,8 @@ def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_o
 class DataConfig:
     dataset: str = _opt("mnist", choices=DATASETS)
     path: str | None = _opt(None, path=True)
-    val_size: Union[int, float] = _opt(5000, lo=0)
+    val_size: Union[int, float] = _opt(0.1, lo=0)
+    val_max: int = _opt(5000, lo=1)
     download: bool = True
     label_column: str = "label"
     test_path: str | None = _opt(None, path=True)
@@ -86,7 +91,8 @@ class ScheduleConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = _opt(10, lo=1)
+    epochs: int = _opt(10, lo=1, hi=MAX_EPOCHS)
+    min_steps: int = _opt(0, lo=0, hi=10_000_000)
     batch_size: int = _opt(128, lo=1)
     shuffle: bool = True
     early_stopping: int = _opt(0, lo=0)
@@ -98,7 +104,8 @@ class TrainConfig:
 class Config:
     """A whole run: seed, data, model, loss, optimizer, schedule and training loop."""
 
-    name: str = "mnist"
+    name: str | None = None
+    """Run name; None derives it from the data (see ``default_name``)."""
     seed: int = _opt(0, lo=0)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -140,10 +147,34 @@ def load(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
     """
     source = str(path) if path is not None else "built-in default config"
     raw = read_yaml(Path(path) if path is not None else BUILTIN_DEFAULT, source)
-    if path is not None and "name" not in raw:
-        raw["name"] = Path(path).stem
-    cfg = from_dict(raw, source)
-    return apply_overrides(cfg, overrides)
+    cfg = apply_overrides(from_dict(raw, source), overrides)
+    if cfg.name is None:
+        cfg.name = default_name(cfg, path)
+    return cfg
+
+
+def stored_config(raw: dict, path, overrides=(), *, allowed: str | tuple[str, ...] | None = None,
+                  what: str = "this command") -> Config:
+    """The config stored in a checkpoint, with ``KEY=VALUE`` overrides validated like ``--set``.
+
+    ``allowed`` is a key prefix (``"data."``) or a tuple of dotted keys that may change.
+    """
+    if isinstance(allowed, str):
+        bad = [o for o in overrides if not o.strip().startswith(allowed)]
+        if bad:
+            raise ConfigError(f"--set {_printable(bad[0])}: {what} can only change {allowed}* keys")
+        allowed = None
+    return apply_overrides(from_dict(raw, f"{path} (stored config)"), list(overrides), allowed=allowed)
+
+
+def default_name(cfg: Config, path: str | Path | None = None) -> str:
+    """A run name from the data: the stem of ``data.path``, else of the config file, else the dataset."""
+    for candidate in (cfg.data.path, path):
+        if candidate:
+            stem = Path(candidate).expanduser().resolve().stem
+            if stem and stem not in (".", ".."):
+                return stem
+    return cfg.data.dataset
 
 
 def read_yaml(path: Path, source: str | None = None) -> dict:
@@ -293,6 +324,8 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        if type(value) in args:  # 1.0 stays a float (a fraction), 5000 an int (a count)
+            return value
         errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
@@ -332,16 +365,17 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
 
 def _check_cross(cfg: Config, source: str) -> None:
     """Constraints that involve more than one key, or more than a type and a range."""
-    if not cfg.name or "/" in cfg.name or "\\" in cfg.name or cfg.name in (".", ".."):
+    if cfg.name is not None and (not cfg.name or "/" in cfg.name or "\\" in cfg.name or cfg.name in (".", "..")):
         raise ConfigError(f"{source}: name: {cfg.name!r} must be a plain run name (it names the folder runs/<name>)")
     out = cfg.model.output
     if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
         raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
                           f"use {' or '.join(LOSS_OUTPUTS[cfg.loss])}")
     vs = cfg.data.val_size
-    if isinstance(vs, float) and not vs.is_integer() and not 0 < vs < 1:
-        raise ConfigError(f"{source}: data.val_size: {vs!r} must be a count (integer) or a fraction between 0 and 1")
-    if cfg.data.dataset in ("idx", "npz", "csv", "folder") and not cfg.data.path:
+    if isinstance(vs, float) and not 0 <= vs < 1:
+        raise ConfigError(f"{source}: data.val_size: {vs!r} must be a count (an integer such as {int(vs)}) or a "
+                          "fraction in [0, 1)")
+    if cfg.data.dataset in NEEDS_PATH and not cfg.data.path:
         raise ConfigError(f"{source}: data.path: dataset {cfg.data.dataset!r} needs data.path")
     if cfg.schedule.warmup_epochs > cfg.train.epochs:
         raise ConfigError(f"{source}: schedule.warmup_epochs: {cfg.schedule.warmup_epochs} is longer than "

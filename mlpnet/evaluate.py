@@ -7,27 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, data, losses, plots
-from .config import apply_overrides, from_dict
-from .data import Batcher, Split
-from .errors import ConfigError, DataError
-from .losses import Loss
+from . import checkpoint, data, plots
+from .config import stored_config
+from .data import Split
+from .errors import DataError
 from .metrics import Accumulator, Report
-from .model import MLP
+from .nn import MLP, losses
+from .nn.losses import Loss
 
 EVAL_BATCH = 4096
 
 
 def predict_split(model: MLP, split: Split, scale: float, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Network outputs for every row of ``split``: a new array (n, n_classes)."""
-    n = len(split)
-    out = np.empty((n, model.arch.sizes[-1]), model.dtype)
-    batcher = Batcher(split, scale, min(batch_size, max(n, 1)), model.dtype)
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        xb, _ = batcher.slice(start, stop)
-        out[start:stop] = model.forward(xb)
-    return out
+    return model.predict_proba(split.x, scale=scale, batch_size=batch_size)
 
 
 def loss_and_accuracy(model: MLP, loss: Loss, split: Split, scale: float) -> tuple[float, float]:
@@ -62,10 +55,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
         ``data.KEY=VALUE`` items, e.g. ``data.path=other/folder``.
     """
     ckpt = checkpoint.load(path)
-    bad = [o for o in overrides if not o.strip().startswith("data.")]
-    if bad:
-        raise ConfigError(f"--set {bad[0]}: evaluate can only change data.* keys")
-    cfg = apply_overrides(from_dict(ckpt.meta["config"], f"{path} (stored config)"), list(overrides))
+    cfg = stored_config(ckpt.meta["config"], path, overrides, allowed="data.", what="evaluate")
     stats = ckpt.group("input") or None
     ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=stats)
     model = ckpt.model

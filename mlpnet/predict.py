@@ -2,7 +2,7 @@
 
 Images go through the preprocessing the model's training data had, recorded in its
 checkpoint: MNIST-style normalisation for 28x28 grayscale models (see
-:mod:`mlpnet.preprocess`), a plain resize for RGB folder models. CSV rows are
+:mod:`mlpnet.data.images`), a plain resize for RGB folder models. CSV rows are
 standardized with the statistics stored in the checkpoint.
 """
 
@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import checkpoint, preprocess, tabular
-from .errors import DataError, ImageError, MlpnetError
+from . import checkpoint
+from .data import csv as csv_data
+from .data import images
+from .data.images import IMAGE_SUFFIXES
+from .data.transforms import Standardizer
+from .errors import DataError, MlpnetError
 from .fileio import atomic_write
-from .owndata import IMAGE_SUFFIXES
 
 
 @dataclass
@@ -126,27 +129,16 @@ def _image_input(path: Path, info: dict) -> np.ndarray:
     """The uint8 network input for an image file: (h, w) grayscale or (h, w, 3) RGB."""
     if info.get("kind") == "tabular":
         raise DataError(f"{path}: this model reads CSV rows of {len(info['features'])} features, not images")
-    img = preprocess.load_image(path)
-    how = info.get("preprocess", "mnist")
-    if how == "mnist":
-        return preprocess.to_mnist(img, size=info.get("height", 28), name=str(path))
-    if how == "fit":
-        return preprocess.to_frame(img, size=info.get("height", 28), name=str(path))
-    h, w = info["height"], info["width"]
-    mode = "RGB" if info.get("channels", 1) == 3 else "L"
-    try:
-        return np.asarray(img.convert(mode).resize((w, h), Image.Resampling.LANCZOS), np.uint8)
-    except (OSError, ValueError) as err:
-        raise ImageError(f"{path}: cannot convert image ({err})") from None
+    return images.network_image(images.load_image(path), info, name=str(path))
 
 
 def _csv_rows(path: Path, ckpt: checkpoint.Checkpoint) -> np.ndarray:
     info = ckpt.meta.get("input", {})
     if info.get("kind") != "tabular":
         raise DataError(f"{path}: this model reads images, not CSV rows")
-    x = tabular.read_feature_csv(path, info["features"])
+    x = csv_data.read_feature_csv(path, info["features"])
     stats = ckpt.group("input")
-    return tabular.Standardizer(stats["mean"], stats["std"]).apply(x)
+    return Standardizer(stats["mean"], stats["std"]).apply(x)
 
 
 def _save_input(img: np.ndarray, path: Path, out_dir: Path, taken: list[Path]) -> Path:

@@ -61,7 +61,7 @@ TARGETS = {"vs_pytorch": 0.65, "vs_floor": 1.4, "batch1_vs_pytorch": 0.5, "peak_
 # -- workers: each runs in its own process and prints one JSON line ------------------------
 
 def _fashion():
-    from mlpnet import sources
+    from mlpnet.data import locate as sources
 
     x_tr, y_tr, x_te, y_te = sources.load_named("fashion-mnist", progress=False)
     flat = lambda x: np.ascontiguousarray(x.reshape(len(x), -1))  # noqa: E731
@@ -78,11 +78,12 @@ def _mlpnet_config(args, overrides: list[str]):
 
 def _mlpnet_run(cfg, keep: str | None) -> dict:
     """Train with mlpnet's own trainer; epoch times are its ``seconds`` column (loop only)."""
-    from mlpnet import checkpoint, data, evaluate, trainer
+    from mlpnet import checkpoint, data, evaluate
+    from mlpnet.train import api as trainer
 
     with tempfile.TemporaryDirectory(prefix="mlpnet-bench-") as tmp:
         out = Path(keep or tmp)
-        res = trainer.train(cfg, out, overwrite=True, progress=False, echo=lambda s: None)
+        res = trainer.train(cfg, (), out, overwrite=True, progress=False, echo=lambda s: None)
         model = checkpoint.load(out / "last.npz").model
     ds = data.load(cfg.data, cfg.seed, progress=False)
     probs = evaluate.predict_split(model, ds.test, ds.scale)
@@ -115,7 +116,7 @@ def _torch_setup(args):
 def _torch_net(torch, activation, init: str, out_activation=None):
     """784-128-64-10 with mlpnet's initial weights for seed 0, so accuracies compare like for like."""
     from mlpnet import data
-    from mlpnet.model import MLP, Architecture
+    from mlpnet.nn.model import MLP, Architecture
 
     sizes = (784, *HIDDEN, 10)
     ref = MLP(Architecture(sizes)).init(init, np.random.default_rng(data.train_seed(0)))
@@ -279,7 +280,7 @@ def work_numpy_ref(args) -> dict:
 
 def work_load(args) -> dict:
     """A dataset load in a fresh process, after an earlier one filled the decoded cache."""
-    from mlpnet import sources
+    from mlpnet.data import locate as sources
 
     t0 = time.perf_counter()
     sources.load_named("fashion-mnist", progress=False)

@@ -32,8 +32,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench import step_products  # scripts/bench.py, beside this file
-from mlpnet import data, losses, optim, sources, splits
-from mlpnet.model import MLP, Architecture
+from mlpnet import data
+from mlpnet.data import dataset as splits, locate as sources
+from mlpnet.nn import losses, optimizers as optim
+from mlpnet.nn.model import MLP, Architecture
 
 SIZES = (784, 128, 64, 10)
 BATCH = 128

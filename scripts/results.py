@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import imagestyles  # noqa: E402  (the shared lookup of the real MNIST test set)
 
-from mlpnet.idx import read_idx_pair, write_idx  # noqa: E402
+from mlpnet.data.idx import read_idx_pair, write_idx  # noqa: E402
 
 
 def run(label: str, args: list[str], out: Path) -> dict:

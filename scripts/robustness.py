@@ -1,4 +1,4 @@
-"""How well does ``mlpnet.preprocess`` undo the ways users' images differ from MNIST?
+"""How well does ``mlpnet.data.images`` undo the ways users' images differ from MNIST?
 
 Renders real MNIST test digits in each style of ``tests/imagestyles.py``,
 preprocesses them, and prints per style the mean Pearson correlation with the
@@ -31,8 +31,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import imagestyles
 
-from mlpnet import checkpoint, config, trainer
-from mlpnet.preprocess import to_mnist
+from mlpnet import checkpoint, config
+from mlpnet.train import api as trainer
+from mlpnet.data.images import to_mnist
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
 N_TRAIN = 8000
@@ -115,7 +116,7 @@ def train_mlpnet(images: np.ndarray, labels: np.ndarray, out_dir: Path, epochs: 
     np.savez(npz, x_train=images, y_train=labels, x_test=images[:1], y_test=labels[:1])
     cfg = config.load(ROOT / "configs" / "mnist.yaml",
                       ["data.dataset=npz", f"data.path={npz}", "data.val_size=500", f"train.epochs={epochs}"])
-    trainer.train(cfg, out_dir / "run", progress=False, echo=lambda s: None)
+    trainer.train(cfg, (), out_dir / "run", progress=False, echo=lambda s: None)
     model = checkpoint.load(out_dir / "run" / "best.npz").model
 
     def predict(batch: np.ndarray) -> np.ndarray:

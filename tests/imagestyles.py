@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
-from mlpnet.idx import read_idx_pair
+from mlpnet.data.idx import read_idx_pair
 
 Style = Callable[..., Image.Image]
 

@@ -10,7 +10,7 @@ import pytest
 
 from mlpnet import checkpoint
 from mlpnet.errors import CheckpointError
-from mlpnet.model import MLP, Architecture
+from mlpnet.nn.model import MLP, Architecture
 
 
 def _model():

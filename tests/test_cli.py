@@ -49,7 +49,7 @@ def test_help_lists_commands(runner):
 def test_train_evaluate_predict_info(runner, tmp_path):
     r = _train(runner, tmp_path)
     assert r.exit_code == 0, r.output
-    run = Path("runs/mnist")
+    run = Path("runs/blobs")
     assert "test accuracy" in r.output and f"model: {run / 'best.npz'}" in r.output
     assert Path("runs/latest").resolve() == run.resolve()
     for f in ("config.yaml", "metrics.csv", "last.npz", "best.npz"):
@@ -123,23 +123,23 @@ def test_npz_with_mismatched_lengths(runner, tmp_path):
 
 def test_truncated_checkpoint(runner, tmp_path):
     assert _train(runner, tmp_path).exit_code == 0
-    data = Path("runs/mnist/best.npz").read_bytes()
+    data = Path("runs/blobs/best.npz").read_bytes()
     Path("cut.npz").write_bytes(data[: len(data) // 3])
     assert "cut.npz: truncated or corrupt checkpoint" in _one_line_error(runner.invoke(cli, ["evaluate", "--model", "cut.npz"]))
 
 
 def test_existing_run_is_refused_then_resumed(runner, tmp_path):
     assert _train(runner, tmp_path).exit_code == 0
-    before = Path("runs/mnist/best.npz").read_bytes()
+    before = Path("runs/blobs/best.npz").read_bytes()
     line = _one_line_error(_train(runner, tmp_path))
-    assert "already holds a model" in line and Path("runs/mnist/best.npz").read_bytes() == before
-    r = runner.invoke(cli, ["train", "--resume", "runs/mnist/last.npz", "--set", "train.epochs=3"])
+    assert "already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == before
+    r = runner.invoke(cli, ["train", "--resume", "runs/blobs/last.npz", "--set", "train.epochs=3"])
     assert r.exit_code == 0, r.output
-    assert Path("runs/mnist/metrics.csv").read_text().count("\n") == 4  # header + 3 epochs
-    line = _one_line_error(runner.invoke(cli, ["train", "--resume", "runs/mnist/last.npz", "--set", "model.hidden=[3]",
+    assert Path("runs/blobs/metrics.csv").read_text().count("\n") == 4  # header + 3 epochs
+    line = _one_line_error(runner.invoke(cli, ["train", "--resume", "runs/blobs/last.npz", "--set", "model.hidden=[3]",
                                                "--set", "train.epochs=5"]))
     assert "model.hidden cannot change when resuming" in line
-    line = _one_line_error(runner.invoke(cli, ["train", "--resume", "runs/mnist/last.npz", "-c", "x.yaml"]))
+    line = _one_line_error(runner.invoke(cli, ["train", "--resume", "runs/blobs/last.npz", "-c", "x.yaml"]))
     assert "--resume uses the config stored in the checkpoint" in line
 
 
@@ -158,8 +158,8 @@ def test_ctrl_c_saves_and_says_how_to_resume(runner, tmp_path, monkeypatch):
     monkeypatch.setattr(data_mod.Batcher, "gather", gather)
     r = _train(runner, tmp_path)
     assert r.exit_code == 130 and "Traceback" not in r.output
-    assert "interrupted during epoch 2" in r.output and "mlpnet train --resume runs/mnist/last.npz" in r.output
-    assert Path("runs/mnist/last.npz").exists()
+    assert "interrupted during epoch 2" in r.output and "mlpnet train --resume runs/blobs/last.npz" in r.output
+    assert Path("runs/blobs/last.npz").exists()
 
 
 def test_predict_errors_keep_going(runner, tmp_path):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlpnet import download
-from mlpnet.download import FILES, fetch
+from mlpnet.data import download
+from mlpnet.data.download import FILES, fetch
 from mlpnet.errors import DataError, DownloadError
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlpnet.errors import DataError
-from mlpnet.idx import IDX_DTYPES, read_idx, read_idx_pair
+from mlpnet.data.idx import IDX_DTYPES, read_idx, read_idx_pair
 
 CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_DTYPES.items()}
 
@@ -236,7 +236,7 @@ def test_real_mnist_t10k():
 
 @pytest.mark.parametrize("name", ["x.idx", "x.idx.gz"])
 def test_write_idx_round_trips(tmp_path, name):
-    from mlpnet.idx import write_idx
+    from mlpnet.data.idx import write_idx
 
     a = np.random.default_rng(0).integers(0, 256, (5, 3, 4), dtype=np.uint8)
     write_idx(tmp_path / name, a)

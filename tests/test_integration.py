@@ -16,9 +16,10 @@ import pytest
 import imagestyles
 from click.testing import CliRunner
 
-from mlpnet import config, trainer
+from mlpnet import config
+from mlpnet.train import api as trainer
 from mlpnet.cli import cli
-from mlpnet.idx import read_idx_pair, write_idx
+from mlpnet.data.idx import read_idx_pair, write_idx
 
 from conftest import REPO, real_mnist_dir
 
@@ -42,7 +43,7 @@ def digits_dir(tmp_path_factory):
 def _train(cfg_file, digits_dir, out, *extra):
     cfg = config.load(REPO / "configs" / cfg_file, ["data.dataset=idx", f"data.path={digits_dir}",
                                                     "data.val_size=1000", *extra])
-    return trainer.train(cfg, out, progress=False, echo=lambda s: None)
+    return trainer.train(cfg, (), out, progress=False, echo=lambda s: None)
 
 
 @pytest.fixture(scope="module")

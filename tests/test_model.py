@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from mlpnet import losses
-from mlpnet.model import MLP, Architecture
+from mlpnet.nn import losses
+from mlpnet.nn.model import MLP, Architecture
 
 PAIRS = [("cross_entropy", "softmax"), ("mse", "sigmoid"), ("mse", "identity")]
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu"]
@@ -126,21 +126,23 @@ def test_repr_is_readable():
 @pytest.mark.parametrize("act,loss_name,out", [("sigmoid", "mse", "sigmoid"), ("relu", "cross_entropy", "softmax"),
                                                ("tanh", "mse", "identity")])
 def test_single_sample_sgd_matches_batched_path(act, loss_name, out):
-    """forward_one + sgd_step_one is forward + backward + plain SGD for a batch of one."""
-    from mlpnet import optim
+    """SampleSGD's forward + step is forward + backward + plain SGD for a batch of one."""
+    from mlpnet.nn import optimizers as optim
+    from mlpnet.nn.sample_sgd import SampleSGD
 
     rng = np.random.default_rng(5)
     fast, ref, loss = _net(act, out), _net(act, out), losses.get(loss_name)
     ref_opt = optim.build("sgd", ref.n_params, ref.n_weights, dtype=np.float64)
     grads_before = fast.grads.copy()
+    one = SampleSGD(fast)
     for _ in range(20):
         x, y = rng.normal(size=(1, 5)), rng.integers(0, 4, 1)
-        got = fast.forward_one(x)
+        got = one.forward(x)
         want = ref.forward(x, train=True)
         np.testing.assert_allclose(got, want, rtol=1e-13)
         for m, o in ((fast, got), (ref, want)):
             loss.delta(o, y, m.grad_output, m.output_delta(1))
-        fast.sgd_step_one(fast.output_delta(1), 0.3)
+        one.step(fast.output_delta(1), 0.3)
         ref.backward(ref.output_delta(1))
         ref_opt.step(ref.params, ref.grads, 0.3)
         np.testing.assert_allclose(fast.params, ref.params, rtol=1e-12, atol=1e-14)

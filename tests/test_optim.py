@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mlpnet import optim, schedules
+from mlpnet.nn import optimizers as optim, schedules
 from mlpnet.errors import CheckpointError, ConfigError
 
 N, K = 12, 8  # 12 parameters, the first 8 are "weights" (decayed), the last 4 "biases"

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from mlpnet import checkpoint, config, data, trainer
+from mlpnet import checkpoint, config, data
+from mlpnet.train import api as trainer, build, loop, report
 from mlpnet.cli import cli
 from mlpnet.errors import DataError
 
@@ -34,7 +35,7 @@ def _train(tmp_path, *extra):
     cfg = config.load(None, ["data.dataset=csv", f"data.path={tmp_path / 'train.csv'}", "data.label_column=species",
                              "data.val_size=0.1", "model.hidden=[16]", "train.epochs=15", "optimizer.lr=0.01",
                              "model.dropout=0", "train.batch_size=16", *extra])
-    return trainer.train(cfg, tmp_path / "run", progress=False, echo=lambda s: None)
+    return trainer.train(cfg, (), tmp_path / "run", progress=False, echo=lambda s: None)
 
 
 def test_csv_string_labels_standardized_and_stored(tmp_path):
@@ -109,7 +110,7 @@ def test_image_folder_gray_goes_through_mnist_preprocessing(tmp_path):
     assert ds.classes == ["bar", "cross", "frame", "pillar"] and ds.n_features == 784
     # after preprocessing the ink is light on black, like MNIST
     assert ds.train.x.reshape(-1, 28, 28)[:, 0, :].mean() < 5
-    r = trainer.train(cfg, tmp_path / "run", progress=False, echo=lambda s: None)
+    r = trainer.train(cfg, (), tmp_path / "run", progress=False, echo=lambda s: None)
     assert r.test["accuracy"] > 0.9
 
 
@@ -145,6 +146,6 @@ def test_sklearn_digits_as_csv(tmp_path):
     cfg = config.load(None, ["data.dataset=csv", f"data.path={tmp_path / 'digits.csv'}", "data.label_column=digit",
                              "data.val_size=0.1", "model.hidden=[64]", "train.epochs=30", "train.batch_size=32",
                              "model.dropout=0.1"])
-    r = trainer.train(cfg, tmp_path / "run", progress=False, echo=lambda s: None)
+    r = trainer.train(cfg, (), tmp_path / "run", progress=False, echo=lambda s: None)
     # 359 held-out rows (stratified) (data.test_size 0.2); stated in the README
     assert r.test["n"] == 359 and r.test["accuracy"] >= 0.95, r.test

@@ -18,7 +18,8 @@ import numpy as np
 from conftest import make_blobs_npz
 from threadpoolctl import threadpool_limits
 
-from mlpnet import config, trainer
+from mlpnet import config
+from mlpnet.train import api as trainer
 
 BOUND = 1.5
 """mlpnet's epoch may take at most this many times the reference loop's (it is about 1.0-1.1)."""
@@ -116,7 +117,7 @@ def mlpnet_epochs(npz, out) -> list[float]:
                              "model.dropout=0.0", "model.activation=relu", "optimizer.name=adam",
                              "schedule.name=constant", f"train.batch_size={BATCH}", f"train.epochs={EPOCHS}",
                              "train.threads=1"])
-    res = trainer.train(cfg, out, overwrite=True, progress=False, echo=lambda s: None)
+    res = trainer.train(cfg, (), out, overwrite=True, progress=False, echo=lambda s: None)
     return [r["seconds"] for r in res.history]
 
 

@@ -1,4 +1,4 @@
-"""Tests for mlpnet.preprocess on real MNIST digits rendered the way users' images look."""
+"""Tests for mlpnet.data.images on real MNIST digits rendered the way users' images look."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image, features
 
 from mlpnet.errors import ImageError
-from mlpnet.idx import read_idx_pair
-from mlpnet.preprocess import load_image, preprocess_file, to_frame, to_mnist
+from mlpnet.data.idx import read_idx_pair
+from mlpnet.data.images import load_image, preprocess_file, to_frame, to_mnist
 
 MNIST = imagestyles.mnist_dir()
 needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST t10k not found (MLPNET_TEST_MNIST)")

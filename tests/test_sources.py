@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlpnet import download, sources
-from mlpnet.download import FILES, DatasetSpec
+from mlpnet.data import download, locate as sources
+from mlpnet.data.download import FILES, DatasetSpec
 from mlpnet.errors import DataError, DownloadError
-from mlpnet.sources import cache_home, load_idx_dir, load_named, search_dirs
+from mlpnet.data.locate import cache_home, load_idx_dir, load_named, search_dirs
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

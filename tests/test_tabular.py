@@ -1,4 +1,4 @@
-"""Tests for mlpnet.tabular: CSV reading, its errors, standardizing, holdout splits."""
+"""Tests for mlpnet.data.csv: CSV reading, its errors, standardizing, holdout splits."""
 
 from __future__ import annotations
 
@@ -7,15 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlpnet import tabular
+from mlpnet.data import csv as tabular
 from mlpnet.errors import DataError
-from mlpnet.tabular import (
-    Standardizer,
-    check_classes_present,
-    read_csv,
-    read_feature_csv,
-    split_holdout,
-)
+from mlpnet.data.csv import read_csv, read_feature_csv
+from mlpnet.data.transforms import Standardizer
 
 
 def write(tmp_path: Path, text: str, name: str = "data.csv", **kw: str) -> Path:
@@ -244,45 +239,3 @@ def test_standardizer_copies_non_float32_and_checks_width() -> None:
         s.apply(np.zeros((1, 3), np.float32))
 
 
-# --- holdout ---------------------------------------------------------------------------
-
-
-def test_split_is_deterministic_disjoint_and_complete() -> None:
-    a = split_holdout(100, 0.2, np.random.default_rng(5))
-    b = split_holdout(100, 0.2, np.random.default_rng(5))
-    c = split_holdout(100, 0.2, np.random.default_rng(6))
-    for x, y in zip(a, b):
-        np.testing.assert_array_equal(x, y)
-    assert not np.array_equal(a[1], c[1])
-    train, test = a
-    assert len(test) == 20 and len(train) == 80
-    np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(100))
-
-
-def test_split_by_count_and_stratified() -> None:
-    y = np.repeat([0, 1, 2], [50, 30, 20])
-    train, test = split_holdout(100, 10, np.random.default_rng(0), y=y)
-    assert len(test) == 10
-    np.testing.assert_array_equal(np.bincount(y[test]), [5, 3, 2])
-    # Largest remainder: 7 of 100 from classes of 50/30/20 -> 3.5/2.1/1.4 -> 4/2/1.
-    train, test = split_holdout(100, 7, np.random.default_rng(0), y=y)
-    np.testing.assert_array_equal(np.bincount(y[test], minlength=3), [4, 2, 1])
-
-
-@pytest.mark.parametrize("holdout", [0, 100, 0.001, 250])
-def test_split_must_leave_rows_on_both_sides(holdout: float) -> None:
-    with pytest.raises(DataError, match="both need at least one"):
-        split_holdout(100, holdout, np.random.default_rng(0))
-
-
-def test_split_rejects_bad_fraction() -> None:
-    with pytest.raises(ValueError, match=r"\(0, 1\)"):
-        split_holdout(100, 1.5, np.random.default_rng(0))
-
-
-def test_check_classes_present_names_the_class() -> None:
-    check_classes_present(np.array([0, 1, 2]), ["a", "b", "c"], "train")
-    with pytest.raises(DataError, match=r"training split of d\.csv: no samples of class 'b'"):
-        check_classes_present(np.array([0, 2]), ["a", "b", "c"], "training split of d.csv")
-    with pytest.raises(DataError, match=r"class 'a' \(and 1 more\)"):
-        check_classes_present(np.array([2]), ["a", "b", "c"], "test")

@@ -8,7 +8,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from mlpnet import checkpoint, config, data, trainer
+from mlpnet import checkpoint, config, data
+from mlpnet.train import api as trainer, build, loop, report
 from mlpnet.errors import ConfigError, TrainingError
 
 
@@ -17,8 +18,8 @@ def _cfg(npz, *extra):
                               "model.dropout=0.2", "train.batch_size=32", "optimizer.lr=0.005", *extra])
 
 
-def _run(cfg, out, **kw):
-    return trainer.train(cfg, out, progress=False, echo=lambda s: None, **kw)
+def _run(cfg, out, resume_overrides=(), **kw):
+    return trainer.train(cfg, resume_overrides, out, progress=False, echo=lambda s: None, **kw)
 
 
 def _params(path):
@@ -39,7 +40,7 @@ def test_run_directory_contents(blobs, tmp_path):
     assert {p.name for p in out.iterdir()} == expected
     rows = _rows(out)
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
-    assert list(rows[0]) == trainer.METRIC_FIELDS
+    assert list(rows[0]) == report.METRIC_FIELDS
     assert config.load(out / "config.yaml").model.hidden == [16]
     assert r.test["accuracy"] > 0.9  # the blobs are easy: this checks learning happens
     best = checkpoint.load(out / "best.npz")
@@ -91,7 +92,7 @@ def test_interrupted_run_resumes_bit_identically(blobs, tmp_path, monkeypatch):
 
     monkeypatch.setattr(data.Batcher, "gather", gather)
     out = tmp_path / "int"
-    with pytest.raises(trainer.Interrupted, match=r"interrupted during epoch 3; .*last.npz holds epoch 2; resume with: mlpnet train --resume"):
+    with pytest.raises(loop.Interrupted, match=r"interrupted during epoch 3; .*last.npz holds epoch 2; resume with: mlpnet train --resume"):
         _run(cfg, out)
     assert checkpoint.load(out / "last.npz").meta["epoch"] == 2
     monkeypatch.setattr(data.Batcher, "gather", real)
@@ -139,7 +140,7 @@ def test_existing_model_is_not_overwritten(blobs, tmp_path):
         _run(_cfg(blobs, "train.epochs=1", "seed=5"), out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     msgs = []
-    trainer.train(_cfg(blobs, "train.epochs=1", "seed=5"), out, overwrite=True, progress=False, echo=msgs.append)
+    trainer.train(_cfg(blobs, "train.epochs=1", "seed=5"), (), out, overwrite=True, progress=False, echo=msgs.append)
     assert (out / "last.npz").read_bytes() != before["last.npz"]
     # --overwrite never destroys the old model: it moves to previous/
     assert {p.name: p.read_bytes() for p in (out / "previous").iterdir()} == before
@@ -160,7 +161,7 @@ def test_divergence_stops_cleanly_and_keeps_good_checkpoints(blobs, tmp_path):
 
 def test_no_validation_split_monitors_training_metric(blobs, tmp_path):
     msgs = []
-    r = trainer.train(_cfg(blobs, "train.epochs=2", "data.val_size=0"), tmp_path / "r", progress=False,
+    r = trainer.train(_cfg(blobs, "train.epochs=2", "data.val_size=0"), (), tmp_path / "r", progress=False,
                       echo=msgs.append)
     assert r.monitor == "train_accuracy" and any("train_accuracy" in m for m in msgs)
     assert _rows(tmp_path / "r")[0]["val_loss"] == ""
@@ -171,12 +172,15 @@ def test_log_formats(blobs, tmp_path):
     import json
 
     buf = io.StringIO()
-    trainer.train(_cfg(blobs, "train.epochs=2"), tmp_path / "j", progress=False, echo=lambda s: None,
+    trainer.train(_cfg(blobs, "train.epochs=2"), (), tmp_path / "j", progress=False, echo=lambda s: None,
                   log_format="jsonl", log_stream=buf)
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
-    assert [x["epoch"] for x in lines] == [1, 2] and set(trainer.METRIC_FIELDS) <= set(lines[0])
+    assert [x["epoch"] for x in lines] == [1, 2, 2] and set(report.METRIC_FIELDS) <= set(lines[0])
+    # The last record is the best epoch's test result, the same numbers best.npz holds.
+    test = checkpoint.load(tmp_path / "j" / "best.npz").meta["test"]
+    assert lines[-1] == {"event": "test", **test}
     buf = io.StringIO()
-    trainer.train(_cfg(blobs, "train.epochs=2"), tmp_path / "c", progress=False, echo=lambda s: None,
+    trainer.train(_cfg(blobs, "train.epochs=2"), (), tmp_path / "c", progress=False, echo=lambda s: None,
                   log_format="csv", log_stream=buf)
     lines = buf.getvalue().splitlines()
     assert lines[0].startswith("epoch,") and len(lines) == 3
@@ -208,7 +212,7 @@ def test_thread_limit_applies_inside_training(blobs, tmp_path, monkeypatch, thre
 
 def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_path, monkeypatch):
     """Same run through the single-sample path and through the general one: same weights up to rounding."""
-    from mlpnet.model import MLP
+    from mlpnet.nn.model import MLP
 
     extra = ["train.epochs=1", "train.batch_size=1", "model.dropout=0.0", "optimizer.name=sgd", "optimizer.lr=0.05",
              "model.activation=sigmoid", "loss=mse", "model.output=sigmoid", "data.val_size=450"]
@@ -216,7 +220,7 @@ def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_pat
     monkeypatch.setattr(MLP, "backward", lambda *a: pytest.fail("the general path was used"))
     _run(_cfg(blobs, *extra), tmp_path / "fast2")
     monkeypatch.undo()
-    monkeypatch.setattr(trainer, "_sample_sgd", lambda cfg: False)
+    monkeypatch.setattr(build, "sample_sgd", lambda cfg: False)
     _run(_cfg(blobs, *extra), tmp_path / "general")
     fast, general = checkpoint.load(tmp_path / "fast/last.npz"), checkpoint.load(tmp_path / "general/last.npz")
     np.testing.assert_allclose(fast.model.params, general.model.params, rtol=1e-4, atol=1e-6)
@@ -254,7 +258,7 @@ def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
 
     monkeypatch.setattr(data.Batcher, "gather", gather)
     out = tmp_path / "int"
-    with pytest.raises(trainer.Interrupted, match=f"holds epoch {k}"):
+    with pytest.raises(loop.Interrupted, match=f"holds epoch {k}"):
         _run(_cfg(blobs, *extra), out)
     assert checkpoint.load(out / "last.npz").meta["wait"] == 2
     monkeypatch.setattr(data.Batcher, "gather", real)
@@ -265,7 +269,7 @@ def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
 
 def test_ctrl_c_during_validation_still_says_how_to_resume(blobs, tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = trainer.loss_and_accuracy
+    real = loop.loss_and_accuracy
 
     def validate(*a, **k):
         calls["n"] += 1
@@ -273,6 +277,6 @@ def test_ctrl_c_during_validation_still_says_how_to_resume(blobs, tmp_path, monk
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(trainer, "loss_and_accuracy", validate)
-    with pytest.raises(trainer.Interrupted, match=r"last.npz holds epoch 1; resume with: mlpnet train --resume"):
+    monkeypatch.setattr(loop, "loss_and_accuracy", validate)
+    with pytest.raises(loop.Interrupted, match=r"last.npz holds epoch 1; resume with: mlpnet train --resume"):
         _run(_cfg(blobs, "train.epochs=3"), tmp_path / "r")

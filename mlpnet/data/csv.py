@@ -19,10 +19,16 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlpnet.errors import DataError
+from ..errors import DataError
+from .dataset import Dataset, Split
+from .holdout import check_classes_present, split_test
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 
 @dataclass(frozen=True)
@@ -120,127 +126,25 @@ def read_feature_csv(path: str | Path, features: Sequence[str]) -> np.ndarray:
     return x
 
 
-@dataclass
-class Standardizer:
-    """Per-feature standardization ``(x - mean) / std``, fitted on the training split only.
-
-    Attributes
-    ----------
-    mean, std : ndarray of float32, shape (d,)
-        Stored in the checkpoint as two arrays; ``std`` is never 0.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    def __post_init__(self) -> None:
-        self.mean = np.asarray(self.mean, dtype=np.float32)
-        self.std = np.asarray(self.std, dtype=np.float32)
-        if self.mean.ndim != 1 or self.mean.shape != self.std.shape:
-            raise ValueError(
-                f"mean and std must be 1-D of equal length, got {self.mean.shape} and "
-                f"{self.std.shape}"
-            )
-
-    @classmethod
-    def fit(cls, x: np.ndarray) -> Standardizer:
-        """Fit to training features ``x`` of shape (n, d); a constant column gets std 1."""
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[0] == 0:
-            raise ValueError(f"x must be a non-empty (n, d) array, got shape {x.shape}")
-        # float64 accumulation: float32 sums over ~1e5 rows lose digits.
-        mean = x.mean(axis=0, dtype=np.float64)
-        std = x.std(axis=0, dtype=np.float64)
-        std[std == 0] = 1.0
-        return cls(mean, std)
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        """Standardize ``x`` of shape (n, d) in place if it is float32, else a float32 copy."""
-        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"x must have shape (n, {self.mean.shape[0]}), got {x.shape}")
-        out = x if x.dtype == np.float32 and x.flags.writeable else x.astype(np.float32)
-        out -= self.mean
-        out /= self.std
-        return out
-
-    def __repr__(self) -> str:
-        return f"Standardizer(features={self.mean.shape[0]})"
-
-
-def split_holdout(
-    n: int, holdout: float | int, rng: np.random.Generator, y: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split row indices into a training part and a held-out test part.
-
-    Parameters
-    ----------
-    n : int
-        Number of rows.
-    holdout : float or int
-        A fraction in (0, 1) or a row count in [1, n) to hold out.
-    rng : numpy.random.Generator
-        The only source of randomness: the same generator state gives the same split.
-    y : ndarray of int, shape (n,), optional
-        Class indices; when given the split is stratified, holding out the same fraction
-        of every class (rounded by largest remainder, so the total is exact).
-
-    Returns
-    -------
-    train_idx, test_idx : ndarray of int64
-        Disjoint, sorted, together ``0 .. n-1``.
-    """
-    if isinstance(holdout, float):
-        if not 0.0 < holdout < 1.0:
-            raise ValueError(f"holdout fraction must be in (0, 1), got {holdout}")
-        n_test = round(n * holdout)
-    else:
-        n_test = int(holdout)
-    if not 0 < n_test < n:
-        raise DataError(
-            f"a holdout of {holdout} leaves {n_test} test and {n - n_test} training rows "
-            f"of {n}; both need at least one"
-        )
-    order = rng.permutation(n)
-    if y is None:
-        take = np.arange(n) < n_test
-    else:
-        y = np.asarray(y)
-        if y.shape != (n,):
-            raise ValueError(f"y must have shape ({n},), got {y.shape}")
-        # Group the shuffled rows by class (stable sort keeps the shuffle within a class),
-        # then hold out the first m_c rows of each group.
-        order = order[np.argsort(y[order], kind="stable")]
-        counts = np.bincount(y)
-        quota = counts * (n_test / n)
-        m = np.floor(quota).astype(np.int64)
-        short = n_test - int(m.sum())
-        m[np.argsort(m - quota, kind="stable")[:short]] += 1
-        starts = np.cumsum(counts) - counts
-        rank = np.arange(n) - np.repeat(starts, counts)
-        take = rank < np.repeat(m, counts)
-    return np.sort(order[~take]), np.sort(order[take])
-
-
-def check_classes_present(y: np.ndarray, classes: Sequence[str], where: str) -> None:
-    """Raise if some class has no sample in ``y``.
-
-    Parameters
-    ----------
-    y : ndarray of int, shape (n,)
-        Class indices into ``classes``.
-    classes : sequence of str
-        Class names.
-    where : str
-        What ``y`` is, for the message, e.g. ``"training split of data/train.csv"``.
-    """
-    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(classes))
-    missing = [classes[int(i)] for i in np.flatnonzero(counts == 0)]
-    if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise DataError(f"{where}: no samples of class '{missing[0]}'{more}")
-
-
 # --- reading ---------------------------------------------------------------------------
+
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+    """The labelled CSV file ``data.path`` (and ``data.test_path``) as a tabular dataset."""
+    path = Path(cfg.path)
+    train = read_csv(path, cfg.label_column, classes=classes)
+    if cfg.test_path:
+        test = read_csv(Path(cfg.test_path), cfg.label_column, classes=train.classes)
+        if test.features != train.features:
+            raise DataError(f"{cfg.test_path}: feature columns differ from {path} "
+                            f"({len(test.features)} vs {len(train.features)} columns, or another order)")
+        tr, te = Split(train.x, train.y), Split(test.x, test.y)
+    else:
+        tr, te = split_test(Split(train.x, train.y), cfg.test_size, seed)
+    if classes is None:
+        check_classes_present(tr.y, train.classes, str(path))
+    return Dataset(train=tr, val=None, test=te, classes=train.classes,
+                   input={"kind": "tabular", "features": train.features}, scale=1.0)
+
 
 _LineOf = Callable[[int], int]
 """Maps a data row index to its 1-based line number in the file."""

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 MNIST_INPUT = {"kind": "image", "height": 28, "width": 28, "channels": 1,
                "polarity": "light_on_dark", "preprocess": "mnist"}
 """The input format of MNIST-style data, recorded in checkpoints. ``preprocess`` says how
 ``predict`` turns a user's image into it: ``mnist`` (digits: 20x20 box, centred by mass,
-see ``preprocess.to_mnist``), ``fit`` (objects filling the frame, ``preprocess.to_frame``)
+see ``images.to_mnist``), ``fit`` (objects filling the frame, ``images.to_frame``)
 or ``resize`` (a plain resize)."""
 
 
@@ -55,3 +55,34 @@ class Dataset:
         if part is None or len(part) == 0:
             raise DataError(f"this dataset has no {name} split")
         return part
+
+
+def image_dataset(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray,
+                  classes: list[str] | None, where) -> Dataset:
+    """Wrap image arrays ``(n, h, w)`` as flat splits with MNIST-style input metadata.
+
+    Without ``classes`` the labels must be ``0 .. k-1`` and the classes are their digits.
+    """
+    if classes is None:
+        labels = np.union1d(np.unique(y_tr), np.unique(y_te))
+        if labels.min() < 0:
+            raise DataError(f"{where}: labels must be non-negative integers")
+        classes = [str(i) for i in range(int(labels.max()) + 1)]
+    _check_labels(y_tr, len(classes), where)
+    _check_labels(y_te, len(classes), where)
+    h, w = x_tr.shape[1], x_tr.shape[2]
+    info = dict(MNIST_INPUT, height=h, width=w)
+    if (h, w) != (28, 28):
+        info["preprocess"] = "resize"
+    return Dataset(train=Split(_flat(x_tr), y_tr.astype(np.int64)), val=None,
+                   test=Split(_flat(x_te), y_te.astype(np.int64)),
+                   classes=list(classes), input=info, scale=1.0 / 255.0)
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.reshape(len(x), -1))
+
+
+def _check_labels(y: np.ndarray, n_classes: int, where) -> None:
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise DataError(f"{where}: labels must lie in 0..{n_classes - 1}, found {int(y.min())}..{int(y.max())}")

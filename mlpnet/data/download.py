@@ -21,8 +21,8 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from mlpnet import __version__
-from mlpnet.errors import DataError, DownloadError
+from .. import __version__
+from ..errors import DataError, DownloadError
 
 __all__ = ["DATASETS", "FILES", "DatasetSpec", "MIRROR_ENV", "fetch"]
 

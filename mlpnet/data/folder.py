@@ -1,57 +1,29 @@
-"""Users' own data: CSV tables (``data.dataset: csv``) and image folders (``folder``).
+"""Image folders (``data.dataset: folder``): ``root/<class>/*.png``, or ``root/train/<class>/...``
+plus ``root/test/<class>/...``.
 
-Both return a :class:`~mlpnet.data.Dataset` whose test split comes from a separate
-file or folder when there is one, else from a held-out fraction (``data.test_size``)
-drawn from the seed. The validation split is then taken from what is left, as for every
-dataset, by :func:`mlpnet.data.load`.
+The test split comes from ``test/`` when there is one, else from a held-out fraction
+(``data.test_size``) drawn from the seed; the validation split is then taken from what is
+left, as for every dataset, by :func:`mlpnet.data.load`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
-from . import preprocess, tabular
-from .config import DataConfig
-from .errors import DataError, ImageError
-from .splits import MNIST_INPUT, Dataset, Split
+from ..errors import DataError, ImageError
+from . import images
+from .dataset import MNIST_INPUT, Dataset, Split
+from .holdout import check_classes_present, split_test
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
-
-def load(cfg: DataConfig, seed: int, classes: list[str] | None = None):
-    """Load a ``csv`` or ``folder`` dataset as the config describes."""
-    if cfg.dataset == "csv":
-        return _load_csv(cfg, seed, classes)
-    return _load_folder(cfg, seed, classes)
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 
-def _holdout_rng(seed: int) -> np.random.Generator:
-    # Same seed stream as the validation split (data.split_seed), different sub-stream.
-    return np.random.default_rng(np.random.SeedSequence([seed, 2]))
 
-
-def _load_csv(cfg: DataConfig, seed: int, classes: list[str] | None):
-    path = Path(cfg.path)
-    train = tabular.read_csv(path, cfg.label_column, classes=classes)
-    if cfg.test_path:
-        test = tabular.read_csv(Path(cfg.test_path), cfg.label_column, classes=train.classes)
-        if test.features != train.features:
-            raise DataError(f"{cfg.test_path}: feature columns differ from {path} "
-                            f"({len(test.features)} vs {len(train.features)} columns, or another order)")
-        tr, te = Split(train.x, train.y), Split(test.x, test.y)
-    else:
-        tr_idx, te_idx = tabular.split_holdout(len(train.y), cfg.test_size, _holdout_rng(seed), y=train.y)
-        tr, te = Split(train.x[tr_idx], train.y[tr_idx]), Split(train.x[te_idx], train.y[te_idx])
-    if classes is None:
-        tabular.check_classes_present(tr.y, train.classes, str(path))
-    return Dataset(train=tr, val=None, test=te, classes=train.classes,
-                   input={"kind": "tabular", "features": train.features}, scale=1.0)
-
-
-def _load_folder(cfg: DataConfig, seed: int, classes: list[str] | None):
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
     """``root/<class>/*.png``, or ``root/train/<class>/...`` plus ``root/test/<class>/...``."""
     root = Path(cfg.path)
     if not root.is_dir():
@@ -69,10 +41,9 @@ def _load_folder(cfg: DataConfig, seed: int, classes: list[str] | None):
         x_te, y_te = _read_tree(root / "test", classes, read)
         tr, te = Split(x_tr, y_tr), Split(x_te, y_te)
     else:
-        tr_idx, te_idx = tabular.split_holdout(len(y_tr), cfg.test_size, _holdout_rng(seed), y=y_tr)
-        tr, te = Split(x_tr[tr_idx], y_tr[tr_idx]), Split(x_tr[te_idx], y_tr[te_idx])
+        tr, te = split_test(Split(x_tr, y_tr), cfg.test_size, seed)
     if training:
-        tabular.check_classes_present(tr.y, classes, str(train_root))
+        check_classes_present(tr.y, classes, str(train_root))
     if cfg.image_mode == "gray":
         info = dict(MNIST_INPUT)
     else:
@@ -85,7 +56,7 @@ def class_folders(root: Path) -> dict[str, list[Path]]:
     """Class name -> its image files, for every sub-folder of ``root`` holding images."""
     out = {}
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(f for f in sub.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        files = sorted(f for f in sub.rglob("*") if f.suffix.lower() in images.IMAGE_SUFFIXES and f.is_file())
         if files:
             out[sub.name] = files
     return out
@@ -117,18 +88,17 @@ class _ImageReader:
 
     def __call__(self, path: Path) -> np.ndarray:
         try:
-            img = preprocess.load_image(path)
+            img = images.load_image(path)
             if self.mode == "gray":
-                return preprocess.to_mnist(img, name=str(path)).reshape(-1)
-            img = img.convert("RGB")
+                return images.network_image(img, MNIST_INPUT, name=str(path)).reshape(-1)
+            if self.size is None:  # without data.image_size, the first image sets the size
+                self.size, self.first = (img.height, img.width), path
+            elif self.first is not None and (img.height, img.width) != self.size:
+                raise DataError(f"{path}: image is {img.width}x{img.height} but {self.first} is "
+                                f"{self.size[1]}x{self.size[0]}; with data.image_mode: rgb set data.image_size "
+                                "to resize all images to one size")
+            info = {"kind": "image", "height": self.size[0], "width": self.size[1], "channels": 3,
+                    "preprocess": "resize"}
+            return images.network_image(img, info, name=str(path)).reshape(-1)
         except ImageError as err:
             raise DataError(str(err)) from None
-        if self.size is None:
-            self.size, self.first = (img.height, img.width), path
-        elif self.first is not None and (img.height, img.width) != self.size:
-            raise DataError(f"{path}: image is {img.width}x{img.height} but {self.first} is "
-                            f"{self.size[1]}x{self.size[0]}; with data.image_mode: rgb set data.image_size "
-                            "to resize all images to one size")
-        if (img.height, img.width) != self.size:
-            img = img.resize((self.size[1], self.size[0]), resample=Image.Resampling.LANCZOS)
-        return np.asarray(img, np.uint8).reshape(-1)

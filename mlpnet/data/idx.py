@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from mlpnet.errors import DataError
+from ..errors import DataError
 
 __all__ = ["read_idx", "read_idx_pair", "write_idx"]
 

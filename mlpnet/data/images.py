@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mlpnet.errors import ImageError
+from ..errors import ImageError
 
 __all__ = ["load_image", "preprocess_file", "to_mnist"]
 
@@ -51,6 +51,9 @@ BOX_LEVEL = 0.2
 # Luma weights of ITU-R BT.601, the ones Pillow's "L" conversion uses.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+"""File name endings read as images by folder datasets and by ``predict``."""
 
 def load_image(path: str | os.PathLike[str]) -> Image.Image:
     """Open and fully decode an image file.
@@ -180,6 +183,29 @@ def to_frame(img: Image.Image, *, size: int = 28, name: str = "<image>") -> np.n
     top, left = (size - nh) // 2, (size - nw) // 2
     out[top:top + nh, left:left + nw] = np.rint(scaled * (255.0 / max(float(scaled.max()), 1e-6)))
     return out
+
+
+def network_image(img: Image.Image, info: dict, *, name: str = "<image>") -> np.ndarray:
+    """The uint8 image a model with input format ``info`` reads: ``(h, w)`` or ``(h, w, 3)``.
+
+    ``info["preprocess"]`` decides: ``mnist`` (:func:`to_mnist`), ``fit`` (:func:`to_frame`),
+    or ``resize`` (a plain resize to ``info``'s height and width, gray or RGB by its channels).
+    The one decoder behind image folders, ``mlpnet predict`` and the Python API.
+    """
+    how = info.get("preprocess", "mnist")
+    if how == "mnist":
+        return to_mnist(img, size=info.get("height", 28), name=name)
+    if how == "fit":
+        return to_frame(img, size=info.get("height", 28), name=name)
+    h, w = info["height"], info["width"]
+    mode = "RGB" if info.get("channels", 1) == 3 else "L"
+    try:
+        img = img.convert(mode)
+        if (img.height, img.width) != (h, w):
+            img = img.resize((w, h), resample=Image.Resampling.LANCZOS)
+        return np.asarray(img, np.uint8)
+    except (OSError, ValueError) as err:
+        raise ImageError(f"{name}: cannot convert image ({_one_line(err)})") from None
 
 
 def preprocess_file(path: str | os.PathLike[str]) -> np.ndarray:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpnet.download import DATASETS, FILES, fetch
-from mlpnet.errors import DataError, DownloadError
-from mlpnet.idx import read_idx_pair
+from .download import DATASETS, FILES, fetch
+from ..errors import DataError, DownloadError
+from .idx import read_idx_pair
 
 __all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_home", "find_files", "load_idx_dir", "load_named", "search_dirs"]
 

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 Forward = Callable[[np.ndarray], None]
 Backward = Callable[[np.ndarray, np.ndarray], None]

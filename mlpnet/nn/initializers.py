@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 Init = Callable[[np.ndarray, np.ndarray, np.random.Generator], None]
 

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # Smallest probability fed to log(); keeps the loss finite when a class gets p == 0.
 _TINY = 1e-12

@@ -48,16 +48,6 @@ class _Workspace:
     ones: np.ndarray | None = None                         # (capacity,) of 1: sums rows by GEMV
 
 
-@dataclass
-class _SampleBuffers:
-    """Buffers of the single-sample SGD path (``forward_one`` / ``sgd_step_one``)."""
-
-    z: list[np.ndarray]      # (1, width) activations per layer: 2-D so activations and losses apply as is
-    delta: list[np.ndarray]  # (width,) dL/dz per hidden layer
-    step: list[np.ndarray]   # (width,) lr * dL/dz per layer
-    outer: list[np.ndarray]  # (n_in, n_out) lr * dL/dW per layer
-
-
 class MLP:
     """Dense feed-forward network.
 
@@ -83,9 +73,7 @@ class MLP:
         self.weights, self.biases = _views(self.params, shapes, self.n_weights)
         self.grad_weights, self.grad_biases = _views(self.grads, shapes, self.n_weights)
         self._ws: _Workspace | None = None
-        self._one: _SampleBuffers | None = None
         self._x: np.ndarray | None = None
-        self._x1: np.ndarray | None = None
         self._train = False
 
     @property
@@ -176,55 +164,6 @@ class MLP:
             self._df(ws.z[i - 1][:n], prev)
             delta = prev
 
-    # -- one sample, plain SGD ----------------------------------------------------------
-    # With batch size 1 the batched path wastes most of its time: the weight gradient
-    # a_prev^T delta is an (n, 1) x (1, m) matmul, which NumPy computes about 4 times slower
-    # than the same outer product as a broadcast multiply, and the gradient buffer is
-    # written in full only to be read again by the optimizer. Here the forward products are
-    # 1-D matrix-vector products, and each layer's rank-one gradient a_prev (x) delta is
-    # applied to the weights as soon as it is known (about 260 -> 105 us per sample for
-    # 784-128-64-10). In real arithmetic this is exactly forward(train=True) + backward +
-    # SGD(lr) without momentum, weight decay or dropout; in float32 it differs by rounding.
-
-    def forward_one(self, x: np.ndarray) -> np.ndarray:
-        """Network output (1, n_out) for one sample ``x (1, n_in)``, kept for ``sgd_step_one``.
-
-        The result is a view into the model's buffers, valid until the next call.
-        """
-        bufs = self._sample_buffers()
-        a = self._x1 = x[0]
-        last = self.n_layers - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            z = bufs.z[i]
-            np.matmul(a, w, out=z[0])
-            z += b
-            (self._f_out if i == last else self._f)(z)
-            a = z[0]
-        return z
-
-    def sgd_step_one(self, delta_out: np.ndarray, lr: float) -> None:
-        """Backpropagate dL/dz ``(1, n_out)`` of the last ``forward_one`` and step w <- w - lr dL/dw.
-
-        ``grads`` is not written: each layer's update is applied as soon as it is known.
-        """
-        bufs = self._one
-        delta = delta_out[0]
-        for i in range(self.n_layers - 1, -1, -1):
-            a_prev = self._x1 if i == 0 else bufs.z[i - 1][0]
-            if i > 0:
-                # dL/da_prev = W delta, with W as it was in the forward pass, so before its update.
-                prev = bufs.delta[i - 1]
-                np.matmul(self.weights[i], delta, out=prev)
-                self._df(a_prev, prev)
-            # dL/dW = a_prev (x) delta and dL/db = delta, so W -= a_prev (x) (lr delta).
-            step, outer = bufs.step[i], bufs.outer[i]
-            np.multiply(delta, lr, out=step)
-            np.multiply(a_prev[:, None], step, out=outer)
-            self.weights[i] -= outer
-            self.biases[i] -= step
-            if i > 0:
-                delta = prev
-
     def output_delta(self, n: int) -> np.ndarray:
         """The workspace buffer (n, n_out) that holds dL/dz of the output layer."""
         return self._workspace(n).delta[-1][:n]
@@ -233,14 +172,22 @@ class MLP:
         """Multiply ``delta`` in place by the output activation's derivative at ``a``."""
         self._df_out(a, delta)
 
-    def predict_proba(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        """Outputs for any number of rows, computed in batches; returns a new array (n, n_out).
+    def predict_proba(self, x: np.ndarray, scale: float = 1.0, batch_size: int = 4096) -> np.ndarray:
+        """Outputs for any number of rows ``x (n, n_in)``, in batches; a new array (n, n_out).
 
-        ``x`` may be any numeric dtype; each batch is converted to the model dtype.
+        The one batched inference function: ``x`` may be any numeric dtype (uint8 pixels
+        included); each batch is converted to the model dtype and multiplied by ``scale``.
         """
-        out = np.empty((x.shape[0], self.arch.sizes[-1]), self.dtype)
-        for start in range(0, x.shape[0], batch_size):
-            xb = np.ascontiguousarray(x[start:start + batch_size], dtype=self.dtype)
+        n = x.shape[0]
+        out = np.empty((n, self.arch.sizes[-1]), self.dtype)
+        buf = np.empty((min(batch_size, max(n, 1)), self.arch.sizes[0]), self.dtype)
+        for start in range(0, n, batch_size):
+            rows = x[start:start + batch_size]
+            xb = buf[:len(rows)]
+            # A same-type cast then a float multiply: faster than NumPy's mixed uint8 * float32 loop.
+            np.copyto(xb, rows, casting="unsafe")
+            if scale != 1.0:
+                xb *= self.dtype.type(scale)
             out[start:start + len(xb)] = self.forward(xb)
         return out
 
@@ -258,15 +205,6 @@ class MLP:
                     ws.dropped.append(np.empty((n, width), self.dtype))
             self._ws = ws
         return self._ws
-
-    def _sample_buffers(self) -> _SampleBuffers:
-        if self._one is None:
-            sizes, dt = self.arch.sizes, self.dtype
-            self._one = _SampleBuffers(z=[np.empty((1, w), dt) for w in sizes[1:]],
-                                       delta=[np.empty(w, dt) for w in sizes[1:-1]],
-                                       step=[np.empty(w, dt) for w in sizes[1:]],
-                                       outer=[np.empty(w.shape, dt) for w in self.weights])
-        return self._one
 
     def __repr__(self) -> str:
         a = self.arch

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError
 
 
 class Optimizer:

@@ -1,0 +1,45 @@
+"""``mlpnet evaluate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import handle_errors, json_option, model_option
+
+
+@click.command()
+@model_option
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Which split of the dataset to evaluate on.")
+@click.option("--set", "overrides", multiple=True, metavar="data.KEY=VALUE",
+              help="Evaluate on other data, e.g. --set data.path=other/folder; repeatable.")
+@json_option
+@click.option("--plots", "plots_dir", type=click.Path(path_type=Path), default=None,
+              help="Write confusion_matrix.png and misclassified.png into this folder (needs mlpnet[plot]).")
+@handle_errors
+def evaluate(model_path, split, overrides, as_json, plots_dir):
+    """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix."""
+    import json
+
+    from ..errors import MlpnetError
+    from ..evaluate import evaluate_checkpoint, write_plots
+    from ..metrics import format_report
+    from ..plots import PlotUnavailable
+    from ..train.rundir import default_model
+
+    if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
+        raise MlpnetError(f"{plots_dir}: --plots needs a folder, and this is a file")
+    ev = evaluate_checkpoint(model_path or default_model(), split, list(overrides))
+    if as_json:
+        click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.report.to_dict()}))
+    else:
+        click.echo(f"{ev.checkpoint} on the {split} split")
+        click.echo(format_report(ev.report))
+    if plots_dir is not None:
+        try:
+            for p in write_plots(ev, plots_dir):
+                click.echo(f"wrote {p}", err=True)
+        except PlotUnavailable as err:
+            click.echo(f"note: {err}", err=True)

@@ -1,0 +1,69 @@
+"""Options shared by several commands, defined once, and the error handler every command wears."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                          help="Override a config key (dotted path, YAML value); repeatable.")
+model_option = click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+                            help="Checkpoint to use [default: runs/latest/best.npz].")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+
+
+def handle_errors(f):
+    """Turn mlpnet errors into one line on stderr and a non-zero exit (tracebacks with --debug).
+
+    Exit status: 2 for config errors, 1 for other errors, 130 for Ctrl-C, 3 for a bug.
+    A closed output pipe (``mlpnet predict ... | head``) ends the command quietly.
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args, debug: bool = False, **kwargs):
+        from ..errors import MlpnetError
+
+        try:
+            return f(*args, **kwargs)
+        except MlpnetError as err:
+            if debug:
+                traceback.print_exc()
+            click.echo("error: " + str(err).replace("\n", "\\n"), err=True)  # always one line
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            if debug:
+                traceback.print_exc()
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(0)
+        except OSError as err:
+            if debug:
+                traceback.print_exc()
+            where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+            click.echo(f"error: {where}{err.strerror or err}", err=True)
+            sys.exit(1)
+        except Exception as err:  # a bug: say so in one line, keep the traceback for --debug
+            if debug:
+                raise
+            click.echo(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
+            sys.exit(3)
+
+    return debug_option(wrapper)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so Python's exit flush does not complain."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,44 @@
+"""``mlpnet predict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import handle_errors, json_option, model_option
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE_OR_DIR...")
+@model_option
+@click.option("--top-k", "top_k", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many classes to list per image.")
+@json_option
+@click.option("--save-preprocessed", "save_dir", type=click.Path(path_type=Path), default=None,
+              help="Write the 28x28 image the network actually saw into this folder.")
+@handle_errors
+def predict(inputs, model_path, top_k, as_json, save_dir):
+    """Classify images (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, or CSV rows.
+
+    Photos and drawings of digits, dark ink on light paper included, are normalised the
+    way MNIST was (see --save-preprocessed for what the network saw).
+    """
+    from ..errors import MlpnetError
+    from ..predict import format_prediction, predict_files
+    from ..train.rundir import default_model
+
+    res = predict_files(model_path or default_model(), list(inputs), top_k=top_k, save_dir=save_dir)
+    if as_json:
+        import json
+
+        click.echo(json.dumps([p.to_dict() for p in res.predictions]))
+    else:
+        for p in res.predictions:
+            click.echo(format_prediction(p))
+    for err in res.errors:
+        click.echo(f"error: {err}", err=True)
+    if res.errors:
+        total = len(res.predictions) + len(res.errors)
+        raise MlpnetError(f"{len(res.errors)} of {total} input(s) could not be predicted" if res.predictions
+                          else "nothing could be predicted")

@@ -1,0 +1,15 @@
+"""The data layer: one module per format, all returning one :class:`Dataset` type.
+
+``load`` (in ``load.py``) reads ``data.dataset`` from the registry ``FORMATS``;
+``named`` holds the catalog of named datasets, ``locate`` and ``download`` find or fetch
+their files, ``holdout`` draws the test and validation splits, ``transforms`` scales and
+standardizes inputs, ``batching`` assembles training batches and ``images`` decodes and
+normalises people's images. This package never imports ``mlpnet.train`` or ``mlpnet.cli``.
+"""
+
+from .batching import Batcher
+from .dataset import MNIST_INPUT, Dataset, Split
+from .holdout import split_validation, train_seed
+from .load import FORMATS, load
+
+__all__ = ["Batcher", "Dataset", "FORMATS", "MNIST_INPUT", "Split", "load", "split_validation", "train_seed"]

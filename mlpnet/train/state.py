@@ -1,0 +1,79 @@
+"""What changes during training and must survive a resume, and how a checkpoint restores it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..checkpoint import Checkpoint
+from ..errors import CheckpointError, TrainingError
+from ..nn import MLP
+from ..nn.optimizers import Optimizer
+
+MONITOR_TIEBREAK = {"val_accuracy": "val_loss", "val_loss": "val_accuracy",
+                    "train_accuracy": "train_loss", "train_loss": "train_accuracy"}
+
+
+@dataclass
+class TrainState:
+    """Counters, the best epoch so far and the history of epoch rows."""
+
+    epoch: int = 0
+    step: int = 0
+    best_epoch: int = 0
+    best_value: float = math.nan
+    best_tiebreak: float = math.nan
+    wait: int = 0
+    history: list[dict] = field(default_factory=list)
+
+    def improves(self, row: dict, monitor: str) -> bool:
+        """Whether ``row`` beats the best epoch: a better monitored value, or an equal one
+        with a better tie-breaker (accuracy ties on small validation sets are common)."""
+        value, other = row[monitor], row[MONITOR_TIEBREAK[monitor]]
+        if math.isnan(value):
+            return False
+        if math.isnan(self.best_value):
+            return True
+        if value != self.best_value:
+            return value < self.best_value if monitor.endswith("loss") else value > self.best_value
+        if math.isnan(other) or math.isnan(self.best_tiebreak):
+            return False
+        return other < self.best_tiebreak if not monitor.endswith("loss") else other > self.best_tiebreak
+
+    def record_best(self, row: dict, monitor: str) -> None:
+        self.best_epoch, self.best_value, self.wait = row["epoch"], row[monitor], 0
+        self.best_tiebreak = row[MONITOR_TIEBREAK[monitor]]
+
+    def to_meta(self, monitor: str) -> dict:
+        return {"epoch": self.epoch, "step": self.step, "wait": self.wait, "history": self.history,
+                "best": {"epoch": self.best_epoch, "monitor": monitor, "value": self.best_value,
+                         "tiebreak": self.best_tiebreak}}
+
+
+def restore(ckpt: Checkpoint, model: MLP, opt: Optimizer, rng: np.random.Generator, path) -> TrainState:
+    """Load parameters, optimizer state and RNG state from ``last.npz``; return the counters."""
+    meta = ckpt.meta
+    if tuple(meta["architecture"]["sizes"]) != model.arch.sizes:
+        raise CheckpointError(f"{path}: the checkpoint's network {meta['architecture']['sizes']} does not fit "
+                              f"the data ({list(model.arch.sizes)})")
+    model.params[...] = ckpt.model.params
+    opt.load_state_dict(ckpt.group("optim"), meta["optimizer"])
+    rng.bit_generator.state = meta["rng"]
+    best = meta["best"]
+    return TrainState(epoch=int(meta["epoch"]), step=int(meta["step"]), best_epoch=int(best["epoch"]),
+                      best_value=float(best["value"]), best_tiebreak=float(best.get("tiebreak", math.nan)),
+                      wait=int(meta.get("wait", 0)), history=[dict(r) for r in meta.get("history", [])])
+
+
+def check_resumable(ckpt: Checkpoint, path) -> None:
+    if "optim" not in {k.split(".")[0] for k in ckpt.arrays} or "rng" not in ckpt.meta:
+        raise CheckpointError(f"{path}: this checkpoint has no training state to resume from; use last.npz")
+
+
+def check_more_epochs(state: TrainState, epochs: int, path) -> None:
+    if state.epoch >= epochs:
+        raise TrainingError(f"{path}: this run already trained {state.epoch} epochs (train.epochs is "
+                            f"{epochs}); to continue it set a larger total, e.g. "
+                            f"--set train.epochs={state.epoch * 2}")
