@@ -92,7 +92,8 @@ class ScheduleConfig:
 @dataclass
 class TrainConfig:
     epochs: int = _opt(10, lo=1, hi=MAX_EPOCHS)
-    min_steps: int = _opt(0, lo=0, hi=10_000_000)
+    min_steps: int = _opt(1000, lo=0, hi=10_000_000)
+    min_batches: int = _opt(16, lo=0)
     batch_size: int = _opt(128, lo=1)
     shuffle: bool = True
     early_stopping: int = _opt(0, lo=0)

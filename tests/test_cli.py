@@ -15,7 +15,8 @@ from mlpnet.cli import cli
 from conftest import make_blobs_npz
 
 FAST = ["--set", "model.hidden=[16]", "--set", "train.epochs=2", "--set", "data.val_size=100",
-        "--set", "train.batch_size=64", "--set", "optimizer.lr=0.01"]
+        "--set", "train.batch_size=64", "--set", "optimizer.lr=0.01", "--set", "train.min_steps=0",
+        "--set", "train.min_batches=0"]
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from mlpnet.errors import ConfigError, TrainingError
 
 def _cfg(npz, *extra):
     return config.load(None, ["data.dataset=npz", f"data.path={npz}", "data.val_size=100", "model.hidden=[16]",
-                              "model.dropout=0.2", "train.batch_size=32", "optimizer.lr=0.005", *extra])
+                              "model.dropout=0.2", "train.batch_size=32", "optimizer.lr=0.005",
+                              "train.min_steps=0", "train.min_batches=0", *extra])
 
 
 def _run(cfg, out, resume_overrides=(), **kw):

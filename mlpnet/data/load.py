@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from ..errors import DataError
 from . import csv, folder, named, npz
 from .dataset import Dataset
 from .holdout import split_validation
@@ -22,12 +23,18 @@ if TYPE_CHECKING:
 Loader = Callable[..., Dataset]
 """``loader(cfg, seed, *, classes=None, progress=False) -> Dataset`` (no validation split yet)."""
 
+def _arrays(cfg: DataConfig, seed: int, **_) -> Dataset:
+    raise DataError("data.dataset: this model was trained from Python arrays (MLPClassifier.fit), so there is no "
+                    "file to load; name one with --set data.dataset=csv --set data.path=FILE (or npz, folder)")
+
+
 FORMATS: dict[str, Loader] = {
     **{name: named.load for name in named.CATALOG},
     "idx": named.load_idx,
     "npz": npz.load,
     "csv": csv.load,
     "folder": folder.load,
+    "arrays": _arrays,
 }
 """``data.dataset`` -> loader; the config's choice list is read from here."""
 
@@ -54,7 +61,11 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
         A trained model's feature statistics (``mean``, ``std``), applied instead of
         statistics fitted on this data's training split.
     """
-    ds = FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress)
+    return prepare(FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress), cfg, seed, stats)
+
+
+def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None) -> Dataset:
+    """Hold out the validation split and standardize tabular inputs (fitted on the training split)."""
     ds.train, ds.val = split_validation(ds.train, cfg.val_size, seed, cap=cfg.val_max)
     if ds.input["kind"] == "tabular":
         standardize(ds, stats)

@@ -206,6 +206,15 @@ class MLP:
             self._ws = ws
         return self._ws
 
+    def __getstate__(self) -> dict:
+        # Pickle the architecture and the flat buffer only: the weight and bias arrays are
+        # views of it, which pickle would otherwise turn into independent copies.
+        return {"arch": self.arch, "params": self.params}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["arch"])
+        self.params[...] = state["params"]
+
     def __repr__(self) -> str:
         a = self.arch
         return (f"MLP(sizes={'-'.join(map(str, a.sizes))}, activation={a.activation!r}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from ..config import Config
@@ -75,6 +76,18 @@ def sample_sgd(cfg: Config) -> bool:
     o = cfg.optimizer
     return (cfg.train.batch_size == 1 and o.name == "sgd" and not o.momentum and not o.weight_decay
             and not cfg.model.dropout)
+
+
+SMALLEST_AUTO_BATCH = 16
+
+
+def batch_for(cfg: Config, n: int) -> int:
+    """``train.batch_size``, shrunk (not below 16) so that an epoch of ``n`` samples has at
+    least ``train.min_batches`` batches: small datasets get more, smaller updates."""
+    b, k = min(cfg.train.batch_size, n), cfg.train.min_batches
+    if k and b > SMALLEST_AUTO_BATCH and math.ceil(n / b) < k:
+        b = max(SMALLEST_AUTO_BATCH, n // k)
+    return b
 
 
 def epochs_for(cfg: Config, steps_per_epoch: int) -> int:

@@ -16,8 +16,9 @@ from .. import __version__, checkpoint, data, plots
 from ..config import Config, stored_config
 from ..errors import MlpnetError, TrainingError
 from ..evaluate import loss_and_accuracy
-from ..nn import losses
-from .build import (build_model, build_optimizer, build_schedule, build_step, check_memory, epochs_for)
+from ..data import Dataset
+from ..nn import MLP, losses
+from .build import batch_for, build_model, build_optimizer, build_schedule, build_step, check_memory, epochs_for
 from .report import Reporter, diverged_message
 from .rundir import RunDir
 from .state import TrainState, check_more_epochs, check_resumable, restore
@@ -44,15 +45,19 @@ class RunResult:
     test: dict | None = None
     history: list[dict] = field(default_factory=list)
     config: Config | None = None
+    model: MLP | None = None
+    """The network with the best epoch's parameters (when a best epoch was found)."""
 
 
-def fit(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None, resume_overrides=(),
-        overwrite: bool = False, reporter: Reporter | None = None) -> RunResult:
+def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = None, resume_overrides=(),
+        overwrite: bool = False, reporter: Reporter | None = None, dataset: Dataset | None = None) -> RunResult:
     """Train a model as ``cfg`` says, writing the run directory ``out_dir``.
 
     ``cfg`` is ignored when resuming: the checkpoint's own config is used, with
     ``resume_overrides`` applied to the keys in ``RESUMABLE_KEYS``. A directory that
     already holds a model is refused unless ``resume`` continues it or ``overwrite`` is set.
+    With ``out_dir`` None nothing is written (the Python API); ``dataset`` then gives data
+    already prepared by :func:`mlpnet.data.load.prepare` instead of loading ``cfg.data``.
 
     Raises
     ------
@@ -62,22 +67,25 @@ def fit(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None, r
         When the loss or the weights become non-finite; the last good checkpoints stay.
     """
     rep = reporter or Reporter()
-    run = RunDir(out_dir)
+    run = RunDir(out_dir) if out_dir is not None else None
     ckpt = None
     if resume is not None:
         ckpt = checkpoint.load(resume)
         check_resumable(ckpt, resume)
         cfg = stored_config(ckpt.meta["config"], resume, resume_overrides, allowed=RESUMABLE_KEYS)
-    ds = data.load(cfg.data, cfg.seed, progress=rep.progress)  # a wrong data path is reported first
-    run.check(resume, overwrite)
+    ds = dataset or data.load(cfg.data, cfg.seed, progress=rep.progress)  # a wrong data path is reported first
+    if run:
+        run.check(resume, overwrite)
     n = len(ds.train)
-    batch = min(cfg.train.batch_size, n)
+    batch = batch_for(cfg, n)
     check_memory(cfg, ds.n_features, ds.n_classes, batch)
     steps_per_epoch = math.ceil(n / batch)
-    if ckpt is None and epochs_for(cfg, steps_per_epoch) > cfg.train.epochs:
-        cfg.train.epochs = epochs_for(cfg, steps_per_epoch)
-        rep.echo(f"note: {n} training samples make {steps_per_epoch} step(s) per epoch; training "
-                 f"{cfg.train.epochs} epochs to reach train.min_steps={cfg.train.min_steps}")
+    epochs = epochs_for(cfg, steps_per_epoch)
+    if ckpt is None and (batch, epochs) != (cfg.train.batch_size, cfg.train.epochs) and batch < n:
+        rep.echo(f"note: {n} training samples: batches of {batch} and {epochs} epochs "
+                 f"(train.min_batches={cfg.train.min_batches}, train.min_steps={cfg.train.min_steps})")
+    if ckpt is None:  # the resolved config records what the run really does, so a resume repeats it
+        cfg.train.batch_size, cfg.train.epochs = batch, epochs
 
     model = build_model(cfg, ds.n_features, ds.n_classes)
     rng = np.random.default_rng(data.train_seed(cfg.seed))
@@ -91,8 +99,9 @@ def fit(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None, r
         state = restore(ckpt, model, opt, rng, resume)
         check_more_epochs(state, cfg.train.epochs, resume)
         _note_schedule_change(cfg, ckpt.meta["config"]["train"]["epochs"], rep)
-    run.path.mkdir(parents=True, exist_ok=True)
-    if ckpt is not None:
+    if run:
+        run.path.mkdir(parents=True, exist_ok=True)
+    if run and ckpt is not None:
         best_params = run.adopt_best(Path(resume))
     monitor = cfg.train.monitor if ds.val is not None else cfg.train.monitor.replace("val_", "train_")
     if ds.val is None and resume is None:
@@ -102,7 +111,7 @@ def fit(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None, r
     base_meta = {"mlpnet_version": __version__, "classes": ds.classes, "input": ds.input,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
     arrays = {f"input.{k}": v for k, v in ds.stats.items()}
-    displace = overwrite and resume is None and run.holds_model()
+    displace = run and overwrite and resume is None and run.holds_model()
     stopped_early = False
     try:
         # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
@@ -131,11 +140,12 @@ def fit(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None, r
                     rep.echo(f"note: the model that was in {run.path} is now in {run.displace()}")
                     displace = False
                 status = "early_stopped" if stopped_early else ("completed" if epoch == cfg.train.epochs else "running")
-                opt_arrays, opt_scalars = opt.state_dict()
-                run.save_epoch(model, {**base_meta, **state.to_meta(monitor), "metrics": row, "status": status},
-                               arrays, {"optimizer": opt_scalars, "rng": rng.bit_generator.state},
-                               {f"optim.{k}": v for k, v in opt_arrays.items()}, improved, state.history,
-                               cfg.to_yaml())
+                if run:
+                    opt_arrays, opt_scalars = opt.state_dict()
+                    run.save_epoch(model, {**base_meta, **state.to_meta(monitor), "metrics": row, "status": status},
+                                   arrays, {"optimizer": opt_scalars, "rng": rng.bit_generator.state},
+                                   {f"optim.{k}": v for k, v in opt_arrays.items()}, improved, state.history,
+                                   cfg.to_yaml())
                 rep.epoch(row, cfg.train.epochs, improved)
                 if stopped_early:
                     rep.echo(f"early stopping: {monitor} has not improved for {patience} epochs "
@@ -143,16 +153,20 @@ def fit(cfg: Config, out_dir: str | Path, *, resume: str | Path | None = None, r
                     break
     except KeyboardInterrupt:
         # Files are replaced atomically, so whatever the interrupt cut short is still whole.
+        if run is None:
+            raise
         raise Interrupted(_interrupted_message(state.epoch + 1, run)) from None
     try:
         return _finish(cfg, run, model, loss, ds, state, best_params, monitor, stopped_early, rep)
     except KeyboardInterrupt:
+        if run is None:
+            raise
         raise Interrupted(f"interrupted after training finished; {run.best} holds epoch {state.best_epoch}; "
                           f"mlpnet evaluate --model {run.best} gives its test metrics") from None
 
 
 def _epoch(step, batcher, sched, rng, order, batch: int, state: TrainState, epoch: int, cfg: Config,
-           rep: Reporter, run: RunDir) -> tuple[float, int]:
+           rep: Reporter, run: RunDir | None) -> tuple[float, int]:
     """One pass over the rows ``order``; returns the summed loss and the correct count."""
     n, total = len(order), math.ceil(len(order) / batch)
     bar = rep.bar(total, f"epoch {epoch}/{cfg.train.epochs}")
@@ -180,22 +194,25 @@ def _epoch(step, batcher, sched, rng, order, batch: int, state: TrainState, epoc
     return loss_sum, correct
 
 
-def _diverge(what: str, epoch: int, batch: int, total: int, run: RunDir, state: TrainState, lr: float):
-    raise TrainingError(diverged_message(what, epoch, batch, total, run.last, state.epoch, lr))
+def _diverge(what: str, epoch: int, batch: int, total: int, run: RunDir | None, state: TrainState, lr: float):
+    raise TrainingError(diverged_message(what, epoch, batch, total, run.last if run else None,
+                                         state.epoch if run else 0, lr))
 
 
-def _finish(cfg: Config, run: RunDir, model, loss, ds, state: TrainState, best_params, monitor: str,
+def _finish(cfg: Config, run: RunDir | None, model, loss, ds, state: TrainState, best_params, monitor: str,
             stopped_early: bool, rep: Reporter) -> RunResult:
     """Plot the curves, evaluate the best epoch on the test split and record it in best.npz."""
-    try:
-        plots.plot_curves(state.history, run.path / "curves.png", title=f"{cfg.name}: {run.path}")
-    except plots.PlotUnavailable as err:
-        rep.echo(f"note: {err} (curves.png not written)")
-    result = RunResult(out_dir=run.path, epochs=state.epoch, best_epoch=state.best_epoch,
+    if run:
+        try:
+            plots.plot_curves(state.history, run.path / "curves.png", title=f"{cfg.name}: {run.path}")
+        except plots.PlotUnavailable as err:
+            rep.echo(f"note: {err} (curves.png not written)")
+    result = RunResult(out_dir=run.path if run else None, epochs=state.epoch, best_epoch=state.best_epoch,
                        best_value=state.best_value, monitor=monitor, stopped_early=stopped_early,
-                       history=state.history, config=cfg)
-    if ds.test is not None and best_params is not None and len(ds.test) and run.best.exists():
+                       history=state.history, config=cfg, model=model)
+    if best_params is not None:
         model.params[...] = best_params
+    if run and ds.test is not None and best_params is not None and len(ds.test) and run.best.exists():
         test_loss, test_acc = loss_and_accuracy(model, loss, ds.test, ds.scale)
         result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
         run.record_test(result.test, "early_stopped" if stopped_early else "completed", state.epoch)

@@ -1,0 +1,418 @@
+"""``MLPClassifier``: mlpnet from Python, in the scikit-learn estimator style, and ``load``.
+
+``fit(X, y)`` runs the same training loop as ``mlpnet train`` on arrays in memory, with the
+same input transforms: tabular columns are standardized with statistics of the training
+split, 28x28 images (``(n, 28, 28)``, or ``(n, 784)`` integer pixels 0-255) are scaled by
+1/255. The fitted model is the checkpoint's: ``save`` writes the ordinary ``.npz`` that
+``mlpnet info/evaluate/predict`` read, and ``load`` turns any checkpoint, CLI-trained ones
+included, back into a fitted ``MLPClassifier`` whose ``predict`` takes raw inputs.
+
+scikit-learn is not needed. When it is installed the class derives from its
+``BaseEstimator`` and ``ClassifierMixin``, so it is a full citizen of ``Pipeline``,
+``GridSearchCV``, ``clone`` and ``check_estimator``; without it, a small stand-in base
+gives the same ``get_params``/``set_params``/``score``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, checkpoint
+from .config import Config, from_dict
+from .data import MNIST_INPUT, Dataset, Split, images
+from .data.load import prepare
+from .data.transforms import Standardizer
+from .errors import DataError, ImageError
+from .nn import MLP, Architecture
+from .train.loop import fit as fit_loop
+from .train.report import Reporter
+
+try:  # scikit-learn is optional: derive from its base classes when it is there
+    from sklearn.base import BaseEstimator as _Base
+    from sklearn.base import ClassifierMixin as _Mixin
+    from sklearn.exceptions import DataConversionWarning as _ConversionWarning
+    from sklearn.exceptions import NotFittedError
+except ImportError:  # pragma: no cover - exercised in the no-sklearn test, in a subprocess
+    _ConversionWarning = UserWarning
+
+    class NotFittedError(ValueError, AttributeError):
+        """The estimator is used before ``fit``."""
+
+    class _Base:
+        """``get_params``/``set_params``/``repr`` from the ``__init__`` signature, as scikit-learn does."""
+
+        @classmethod
+        def _get_param_names(cls) -> list[str]:
+            return sorted(p.name for p in inspect.signature(cls.__init__).parameters.values()
+                          if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+        def get_params(self, deep: bool = True) -> dict:
+            return {name: getattr(self, name) for name in self._get_param_names()}
+
+        def set_params(self, **params):
+            valid = self._get_param_names()
+            for key, value in params.items():
+                if key not in valid:
+                    raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid: {', '.join(valid)}")
+                setattr(self, key, value)
+            return self
+
+        def __repr__(self) -> str:
+            default = inspect.signature(type(self).__init__).parameters
+            changed = [f"{k}={v!r}" for k, v in self.get_params().items() if default[k].default != v]
+            return f"{type(self).__name__}({', '.join(changed)})"
+
+    class _Mixin:
+        _estimator_type = "classifier"
+
+        def score(self, X, y, sample_weight=None) -> float:
+            """Mean accuracy of ``predict(X)`` against ``y``."""
+            right = self.predict(X) == np.asarray(y)
+            return float(np.average(right, weights=sample_weight))
+
+
+SMALL_BATCH = 16
+"""Smallest automatic batch: small datasets get more, smaller updates per epoch."""
+AUTO_MIN_STEPS = 2000
+"""With ``epochs=None``, train at least this many updates (and at least 20 epochs)."""
+
+
+class MLPClassifier(_Mixin, _Base):
+    """A multilayer perceptron classifier trained with mlpnet's loop.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Hidden layer sizes; input and output sizes come from the data.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid"}
+        Hidden activation.
+    dropout : float
+        Dropout rate on hidden layers, in [0, 1).
+    loss : {"cross_entropy", "mse"}
+        Training loss (softmax output with cross-entropy, sigmoid with squared error).
+    optimizer : {"adam", "adamw", "sgd"}
+        Optimizer.
+    lr : float
+        Peak learning rate.
+    weight_decay : float
+        L2 on weights (decoupled for ``adamw``).
+    schedule : {"constant", "cosine", "step"}
+        Learning-rate schedule over the planned epochs.
+    epochs : int or None
+        Epochs to train; None trains at least 20 epochs and at least 2,000 updates (so small
+        datasets get enough), stopped early by ``early_stopping``.
+    batch_size : int or None
+        Samples per update; None is ``n_train // 16`` clipped to [16, 128].
+    val_size : float or int
+        Validation split held out of the training data (a fraction, or a count); it picks
+        the best epoch and drives early stopping. 0 uses the training loss instead.
+    early_stopping : int
+        Patience in epochs without improvement of the validation loss (0 = off).
+    random_state : int, numpy Generator/RandomState, or None
+        Seeds initialisation, shuffling, dropout and the validation split.
+    threads : int or None
+        BLAS threads (None: all cores).
+    verbose : bool
+        Show the CLI's progress bars and epoch lines on stderr.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+        The labels, in the order of ``predict_proba``'s columns.
+    n_features_in_ : int
+    history_ : list of dict
+        One row per epoch: ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
+        ``lr``, ``seconds``.
+    best_epoch_, n_iter_ : int
+        The epoch whose parameters the model keeps, and the epochs trained.
+    model_ : mlpnet.nn.MLP
+        The network (float32 weights and biases as plain arrays).
+    """
+
+    def __init__(self, hidden=(100,), activation="relu", dropout=0.0, loss="cross_entropy", optimizer="adam",
+                 lr=1e-3, weight_decay=1e-4, schedule="constant", epochs=None, batch_size=None, val_size=0.1,
+                 early_stopping=20, random_state=None, threads=None, verbose=False):
+        self.hidden = hidden
+        self.activation = activation
+        self.dropout = dropout
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.val_size = val_size
+        self.early_stopping = early_stopping
+        self.random_state = random_state
+        self.threads = threads
+        self.verbose = verbose
+
+    # -- training -------------------------------------------------------------------------
+
+    def fit(self, X, y) -> MLPClassifier:
+        """Train on ``X (n_samples, n_features)`` (or 28x28 images ``(n, 28, 28)``) and labels ``y (n,)``."""
+        x, kind = _check_X(X, training=True)
+        y = _check_y(y, len(x))
+        classes, codes = np.unique(y, return_inverse=True)
+        self._set_feature_names(X)
+        info = _input_info(x, kind, getattr(self, "feature_names_in_", None))
+        x = _stored_rows(x, kind)
+        n_train = len(x) - _val_count(self.val_size, len(x))
+        cfg = self._config(n_train)
+        ds = Dataset(train=Split(x, codes.reshape(-1).astype(np.int64)), val=None, test=None,
+                     classes=[str(c) for c in classes], input=info, scale=1.0 / 255.0 if kind == "image" else 1.0)
+        prepare(ds, cfg.data, cfg.seed)
+        echo = (lambda line: print(line, file=sys.stderr)) if self.verbose else (lambda line: None)
+        result = fit_loop(cfg, None, dataset=ds, reporter=Reporter(echo, progress=bool(self.verbose)))
+        self.classes_ = classes
+        self.n_features_in_ = x.shape[1]
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.n_iter_ = result.epochs
+        self.config_ = result.config
+        self.input_ = info
+        self.stats_ = dict(ds.stats)
+        self.model_ = result.model
+        self._inference = _float64_copy(result.model)
+        return self
+
+    def _config(self, n_train: int) -> Config:
+        """The run config these parameters describe, validated like a YAML file."""
+        bs = self.batch_size or int(np.clip(n_train // 16, SMALL_BATCH, 128))
+        steps = max(1, math.ceil(max(n_train, 1) / bs))
+        epochs = self.epochs if self.epochs is not None else min(max(20, math.ceil(AUTO_MIN_STEPS / steps)), 2000)
+        raw = {"name": "MLPClassifier", "seed": _seed(self.random_state),
+               "data": {"dataset": "arrays", "val_size": self.val_size},
+               "model": {"hidden": [int(h) for h in np.atleast_1d(self.hidden)], "activation": self.activation,
+                         "dropout": self.dropout, "init": "xavier" if self.activation in ("tanh", "sigmoid") else "he"},
+               "loss": self.loss,
+               "optimizer": {"name": self.optimizer, "lr": self.lr, "weight_decay": self.weight_decay},
+               "schedule": {"name": self.schedule},
+               "train": {"epochs": epochs, "batch_size": bs, "early_stopping": self.early_stopping,
+                         "monitor": "val_loss", "threads": self.threads}}
+        return from_dict(raw, "MLPClassifier")
+
+    def _set_feature_names(self, X) -> None:
+        names = getattr(X, "columns", None)
+        if names is not None and all(isinstance(c, str) for c in names):
+            self.feature_names_in_ = np.asarray(list(names), dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    # -- inference ------------------------------------------------------------------------
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(n_samples, n_classes)`` for raw inputs in the training data's form."""
+        self._check_fitted()
+        x, _ = _check_X(X, training=False)
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        return self._probabilities(x)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels ``(n_samples,)``, of the type ``y`` had."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_images(self, images_or_paths) -> np.ndarray:
+        """Labels for image files or PIL images, preprocessed exactly as ``mlpnet predict`` does."""
+        proba = self.predict_images_proba(images_or_paths)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_images_proba(self, images_or_paths) -> np.ndarray:
+        """Probabilities ``(n, n_classes)`` for image files or PIL images (see :meth:`predict_images`)."""
+        self._check_fitted()
+        if self.input_.get("kind") != "image":
+            raise DataError("this model reads tabular rows, not images; use predict_proba")
+        if isinstance(images_or_paths, (str, Path)) or hasattr(images_or_paths, "getpixel"):
+            images_or_paths = [images_or_paths]
+        rows = []
+        for item in images_or_paths:
+            name = str(item) if isinstance(item, (str, Path)) else "<image>"
+            img = images.load_image(item) if isinstance(item, (str, Path)) else item
+            rows.append(images.network_image(img, self.input_, name=name).reshape(-1))
+        if not rows:
+            raise ImageError("no images given")
+        return self._probabilities(np.stack(rows))
+
+    def _probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Apply the stored input transform, then the network in float64 (so each row's answer
+        does not depend on the rest of the batch)."""
+        if self.input_.get("kind") == "tabular":
+            inputs = Standardizer(self.stats_["mean"], self.stats_["std"]).apply(x.astype(np.float32))
+            return self._inference.predict_proba(inputs)
+        return self._inference.predict_proba(x, scale=1.0 / 255.0)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # -- files ------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the ordinary checkpoint ``.npz`` (read by ``mlpnet info/evaluate/predict`` and :func:`load`)."""
+        self._check_fitted()
+        cfg = self.config_
+        last = self.history_[-1] if self.history_ else {}
+        meta = {"mlpnet_version": __version__, "classes": [str(c) for c in self.classes_],
+                "labels": _json_labels(self.classes_), "input": self.input_, "config": cfg.to_dict(),
+                "epoch": self.best_epoch_, "run_epochs": self.n_iter_, "metrics": last, "history": self.history_,
+                "status": "completed", "trained_from": "arrays",
+                "best": {"epoch": self.best_epoch_, "monitor": cfg.train.monitor}}
+        arrays = {f"input.{k}": v for k, v in self.stats_.items()}
+        checkpoint.save(path, self.model_, meta, arrays)
+        return Path(path)
+
+
+def load(path: str | Path) -> MLPClassifier:
+    """A fitted :class:`MLPClassifier` from any mlpnet checkpoint (``best.npz``, ``last.npz``, ``save``'s).
+
+    Its ``predict``/``predict_proba`` take raw inputs in the training data's form: pixels
+    0-255 as ``(n, 784)`` or ``(n, 28, 28)`` for image models, unscaled columns for CSV
+    models; image models also have ``predict_images``.
+    """
+    ckpt = checkpoint.load(path)
+    meta, cfg = ckpt.meta, ckpt.meta.get("config", {})
+    m, o, t = cfg.get("model", {}), cfg.get("optimizer", {}), cfg.get("train", {})
+    clf = MLPClassifier(hidden=tuple(m.get("hidden", ())), activation=m.get("activation", "relu"),
+                        dropout=m.get("dropout", 0.0), loss=cfg.get("loss", "cross_entropy"),
+                        optimizer=o.get("name", "adam"), lr=o.get("lr", 1e-3), weight_decay=o.get("weight_decay", 0.0),
+                        schedule=cfg.get("schedule", {}).get("name", "constant"), epochs=t.get("epochs"),
+                        batch_size=t.get("batch_size"), val_size=cfg.get("data", {}).get("val_size", 0.1),
+                        early_stopping=t.get("early_stopping", 0), random_state=cfg.get("seed"),
+                        threads=t.get("threads"))
+    labels = meta.get("labels")
+    clf.classes_ = np.asarray(labels if labels is not None else ckpt.classes)
+    clf.n_features_in_ = ckpt.model.arch.sizes[0]
+    clf.history_ = [dict(r) for r in meta.get("history", [])]
+    clf.best_epoch_ = int(meta.get("best", {}).get("epoch", meta.get("epoch", 0)) or 0)
+    clf.n_iter_ = int(meta.get("run_epochs", meta.get("epoch", 0)) or 0)
+    clf.config_ = from_dict(cfg, f"{path} (stored config)") if cfg else None
+    clf.input_ = meta.get("input", dict(MNIST_INPUT))
+    clf.stats_ = ckpt.group("input")
+    features = clf.input_.get("features")
+    if features and not all(f.startswith("x") and f[1:].isdigit() for f in features):
+        clf.feature_names_in_ = np.asarray(features, dtype=object)
+    clf.model_ = ckpt.model
+    clf._inference = _float64_copy(ckpt.model)
+    return clf
+
+
+# -- input checks ---------------------------------------------------------------------------
+
+def _check_X(X, training: bool) -> tuple[np.ndarray, str]:
+    """``X`` as a 2-D numeric array and its kind (``image`` or ``tabular``), or a clear ValueError/TypeError."""
+    if X is None:
+        raise ValueError("X is None; expected an array of shape (n_samples, n_features)")
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError("sparse input is not supported by MLPClassifier; convert it with X.toarray()")
+    x = np.asarray(X)
+    if x.dtype.kind == "c":
+        raise ValueError("Complex data not supported")
+    if x.dtype.kind in "OUS":
+        x = x.astype(np.float64)  # a non-number raises "float() argument must be a string or a real number"
+    elif x.dtype.kind not in "biuf":
+        raise ValueError(f"X must be numeric, got dtype {x.dtype}")
+    kind = "tabular"
+    if x.ndim == 3:
+        kind = "image"
+        x = x.reshape(len(x), -1)
+    if x.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {x.ndim}D array instead; Reshape your data with "
+                         "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"Found array with {x.shape[0]} sample(s) and {x.shape[1]} feature(s) (shape={x.shape}) "
+                         "while a minimum of 1 is required.")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError("Input X contains NaN or infinity; impute or drop those values first")
+    if kind == "tabular" and x.shape[1] == 784 and x.dtype.kind in "biu" and x.min() >= 0 and x.max() <= 255:
+        kind = "image"  # MNIST-style rows of 784 integer pixels
+    if kind == "image" and training and (x.min() < 0 or x.max() > 255):
+        raise ValueError("image inputs must be pixels 0-255")
+    return x, kind
+
+
+def _check_y(y, n: int) -> np.ndarray:
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected; use y.ravel()",
+                      _ConversionWarning, stacklevel=3)
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y should be a 1d array, got an array of shape {y.shape} instead")
+    if len(y) != n:
+        raise ValueError(f"X has {n} samples but y has {len(y)}")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity")
+        if not np.all(y == np.round(y)):
+            raise ValueError("Unknown label type: continuous. MLPClassifier needs class labels "
+                             "(integers or strings), not continuous values")
+    if y.dtype.kind == "O":
+        y = y.astype(str) if all(isinstance(v, str) for v in y) else y
+    if len(np.unique(y)) < 2:
+        raise ValueError("y has only 1 class; a classifier needs at least 2 classes")
+    return y
+
+
+def _input_info(x: np.ndarray, kind: str, names) -> dict:
+    if kind == "image":
+        side = math.isqrt(x.shape[1])
+        info = dict(MNIST_INPUT, height=side, width=side)
+        if side != 28 or side * side != x.shape[1]:
+            info["preprocess"] = "resize"
+        return info
+    features = list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])]
+    return {"kind": "tabular", "features": [str(f) for f in features]}
+
+
+def _stored_rows(x: np.ndarray, kind: str) -> np.ndarray:
+    """Rows as the data layer stores them: uint8 pixels, or float32 features (a copy: X is never changed)."""
+    if kind == "image":
+        return np.ascontiguousarray(np.rint(x) if x.dtype.kind == "f" else x, dtype=np.uint8)
+    return np.array(x, dtype=np.float32, order="C")
+
+
+def _val_count(val_size, n: int) -> int:
+    return int(round(val_size * n)) if isinstance(val_size, float) else int(val_size or 0)
+
+
+def _seed(random_state) -> int:
+    """An integer seed: the given one, one drawn from a NumPy generator, or a fresh one for None."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**32))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    return int(random_state)
+
+
+def _float64_copy(model: MLP) -> MLP:
+    a = model.arch
+    copy = MLP(Architecture(a.sizes, a.activation, a.output, 0.0, dtype="float64"))
+    copy.params[...] = model.params
+    return copy
+
+
+def _json_labels(classes: np.ndarray) -> list:
+    """Labels as JSON values that load back as the same NumPy type (ints stay ints)."""
+    return [c.item() if hasattr(c, "item") else c for c in classes]
