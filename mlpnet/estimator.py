@@ -195,7 +195,8 @@ class MLPClassifier(_Mixin, _Base):
                "loss": self.loss,
                "optimizer": {"name": self.optimizer, "lr": self.lr, "weight_decay": self.weight_decay},
                "schedule": {"name": self.schedule},
-               "train": {"epochs": epochs, "batch_size": bs, "early_stopping": self.early_stopping,
+               "train": {"epochs": epochs, "batch_size": bs, "min_steps": 0, "min_batches": 0,
+                         "early_stopping": self.early_stopping,
                          "monitor": "val_loss", "threads": self.threads}}
         return from_dict(raw, "MLPClassifier")
 

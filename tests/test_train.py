@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mlpnet import checkpoint, config, data
 from mlpnet.train import api as trainer, build, loop, report
-from mlpnet.errors import ConfigError, TrainingError
+from mlpnet.errors import ConfigError, DataError, TrainingError
 
 
 def _cfg(npz, *extra):
@@ -281,3 +282,130 @@ def test_ctrl_c_during_validation_still_says_how_to_resume(blobs, tmp_path, monk
     monkeypatch.setattr(loop, "loss_and_accuracy", validate)
     with pytest.raises(loop.Interrupted, match=r"last.npz holds epoch 1; resume with: mlpnet train --resume"):
         _run(_cfg(blobs, "train.epochs=3"), tmp_path / "r")
+
+
+# -- rough edges a new user hit --------------------------------------------------------------
+
+def test_run_name_comes_from_the_data(blobs):
+    assert config.load(None, ["data.dataset=npz", f"data.path={blobs}"]).name == Path(blobs).stem
+    assert config.load(None, ["data.dataset=fashion-mnist"]).name == "fashion-mnist"
+    assert config.load(None, ["data.dataset=npz", f"data.path={blobs}", "name=mine"]).name == "mine"
+
+
+def test_a_wrong_data_path_is_reported_before_an_occupied_directory(blobs, tmp_path):
+    out = tmp_path / "run"
+    _run(_cfg(blobs, "train.epochs=1"), out)
+    with pytest.raises(DataError, match="nope.npz: no such file"):
+        _run(config.load(None, ["data.dataset=npz", f"data.path={tmp_path / 'nope.npz'}"]), out)
+
+
+def test_ties_in_the_monitored_metric_are_broken_by_the_other():
+    from mlpnet.train.state import TrainState
+
+    s = TrainState()
+    rows = [{"epoch": 1, "val_accuracy": 1.0, "val_loss": 0.30}, {"epoch": 2, "val_accuracy": 1.0, "val_loss": 0.10},
+            {"epoch": 3, "val_accuracy": 1.0, "val_loss": 0.20}, {"epoch": 4, "val_accuracy": 0.9, "val_loss": 0.01}]
+    kept = []
+    for r in rows:
+        if s.improves(r, "val_accuracy"):
+            s.record_best(r, "val_accuracy")
+            kept.append(r["epoch"])
+    assert kept == [1, 2] and s.best_epoch == 2
+
+
+def test_val_size_float_is_a_fraction():
+    with pytest.raises(ConfigError, match=r"data.val_size: 1.0 must be a count \(an integer such as 1\) or a fraction"):
+        config.load(None, ["data.val_size=1.0"])
+    assert config.load(None, ["data.val_size=1"]).data.val_size == 1
+
+
+@pytest.mark.parametrize("key,value", [("model.hidden", "[100000000]"), ("train.batch_size", "1e12")])
+def test_a_network_too_big_for_memory_names_the_key(blobs, tmp_path, key, value, monkeypatch):
+    monkeypatch.setattr(build, "available_memory", lambda: 8 * 2**30)
+    cfg = _cfg(blobs, "train.epochs=1", f"{key}={value}")
+    if key == "train.batch_size":  # a batch larger than the data is just the whole set: fine
+        _run(cfg, tmp_path / "ok")
+        return
+    with pytest.raises(ConfigError, match=r"model.hidden: \[100000000\] makes .* more than the 8.0 GB"):
+        _run(cfg, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def test_epochs_are_bounded():
+    with pytest.raises(ConfigError, match="train.epochs"):
+        config.load(None, ["train.epochs=10000000"])
+
+
+def test_threads_above_the_core_count_are_capped_with_a_note(blobs, tmp_path):
+    msgs = []
+    trainer.train(_cfg(blobs, "train.epochs=1", "train.threads=512"), (), tmp_path / "r", progress=False,
+                  echo=msgs.append)
+    assert any("train.threads=512 is more than the" in m for m in msgs)
+
+
+def test_shortened_cosine_resume_says_the_rate_falls_faster(blobs, tmp_path):
+    out = tmp_path / "r"
+    msgs = []
+    trainer.train(_cfg(blobs, "train.epochs=2", "schedule.name=cosine", "train.early_stopping=0"), (), out,
+                  progress=False, echo=msgs.append)
+    msgs.clear()
+    # Plan 2 epochs, then resume planning 3: the rate rises again; a run planned long and cut shorter falls faster.
+    trainer.train(None, ["train.epochs=3"], out, resume=out / "last.npz", progress=False, echo=msgs.append)
+    assert any("rises again" in m for m in msgs)
+    long = tmp_path / "long"
+    cfg = _cfg(blobs, "train.epochs=6", "schedule.name=cosine")
+    calls = {"n": 0}
+    real = loop.loss_and_accuracy
+
+    def stop_after_two(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    loop.loss_and_accuracy = stop_after_two
+    try:
+        with pytest.raises(loop.Interrupted):
+            trainer.train(cfg, (), long, progress=False, echo=lambda s: None)
+    finally:
+        loop.loss_and_accuracy = real
+    msgs.clear()
+    trainer.train(None, ["train.epochs=4"], long, resume=long / "last.npz", progress=False, echo=msgs.append)
+    assert any("falls faster" in m for m in msgs)
+
+
+def test_overwrite_keeps_every_generation(blobs, tmp_path):
+    out = tmp_path / "r"
+    for seed in (1, 2, 3):
+        trainer.train(_cfg(blobs, "train.epochs=1", f"seed={seed}"), (), out, overwrite=True, progress=False,
+                      echo=lambda s: None)
+    gens = sorted(p.name for p in out.iterdir() if p.name.startswith("previous"))
+    assert len(gens) == 2 and "previous" in gens
+    seeds = {checkpoint.load(out / g / "best.npz").meta["config"]["seed"] for g in gens}
+    assert seeds == {1, 2} and checkpoint.load(out / "best.npz").meta["config"]["seed"] == 3
+
+
+def test_latest_run_is_found_from_another_folder(blobs, tmp_path, monkeypatch):
+    from mlpnet.train.rundir import default_model
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    trainer.train(_cfg(blobs, "train.epochs=1"), (), None, progress=False, echo=lambda s: None)
+    assert (work / "runs" / "latest").is_symlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert default_model() == (work / "runs" / Path(blobs).stem / "best.npz").resolve()
+
+
+def test_small_data_gets_smaller_batches_and_enough_steps(blobs, tmp_path):
+    msgs = []
+    cfg = config.load(None, ["data.dataset=npz", f"data.path={blobs}", "model.hidden=[8]", "train.epochs=1",
+                             "train.min_steps=100", "data.val_size=0.1"])
+    r = trainer.train(cfg, (), tmp_path / "r", progress=False, echo=msgs.append)
+    n_train = 600 - 60
+    assert any(f"{n_train} training samples: batches of 33 and 6 epochs" in m for m in msgs), msgs
+    assert r.epochs == 6 and r.config.train.batch_size == 33
+    # The stored config says what the run did, so resuming it repeats it.
+    assert config.load(tmp_path / "r" / "config.yaml").train.batch_size == 33

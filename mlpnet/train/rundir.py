@@ -116,6 +116,7 @@ class RunDir:
                 if tmp.is_symlink():
                     tmp.unlink()
         try:
+            _state_file().parent.mkdir(parents=True, exist_ok=True)
             write_text(_state_file(), str(self.path.resolve()) + "\n")
         except OSError:
             pass  # a read-only home only costs the fallback
