@@ -156,11 +156,11 @@ def test_works_in_sklearn_pipelines_and_search():
     from sklearn.preprocessing import StandardScaler
 
     x, y = _blobs()
-    clf = mlpnet.MLPClassifier(hidden=(16,), epochs=5, random_state=0)
+    clf = mlpnet.MLPClassifier(hidden=(16,), epochs=20, lr=0.01, random_state=0)
     assert clone(clf).get_params() == clf.get_params()
     pipe = make_pipeline(StandardScaler(), clf)
     assert pipe.fit(x, y).score(x, y) > 0.8
-    scores = cross_val_score(mlpnet.MLPClassifier(epochs=5, random_state=0), x, y, cv=3)
+    scores = cross_val_score(mlpnet.MLPClassifier(epochs=20, lr=0.01, random_state=0), x, y, cv=3)
     assert len(scores) == 3 and scores.min() > 0.7
     gs = GridSearchCV(clf, {"lr": [1e-3, 1e-2]}, cv=2).fit(x, y)
     assert gs.best_params_["lr"] in (1e-3, 1e-2) and sk is not None
