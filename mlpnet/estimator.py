@@ -27,7 +27,7 @@ from . import __version__, checkpoint
 from .config import Config, from_dict
 from .data import MNIST_INPUT, Dataset, Split, images
 from .data.load import prepare
-from .data.transforms import Standardizer
+from .data.transforms import raw_to_input
 from .errors import DataError, ImageError
 from .nn import MLP, Architecture
 from .train.loop import fit as fit_loop
@@ -247,10 +247,8 @@ class MLPClassifier(_Mixin, _Base):
     def _probabilities(self, x: np.ndarray) -> np.ndarray:
         """Apply the stored input transform, then the network in float64 (so each row's answer
         does not depend on the rest of the batch)."""
-        if self.input_.get("kind") == "tabular":
-            inputs = Standardizer(self.stats_["mean"], self.stats_["std"]).apply(x.astype(np.float32))
-            return self._inference.predict_proba(inputs)
-        return self._inference.predict_proba(x, scale=1.0 / 255.0)
+        scale = 1.0 if self.input_.get("kind") == "tabular" else 1.0 / 255.0
+        return self._inference.predict_proba(raw_to_input(x, self.input_, self.stats_, scale))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
