@@ -23,6 +23,7 @@ Images already in MNIST form are detected and returned unchanged.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -32,7 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
 
-__all__ = ["load_image", "preprocess_file", "to_mnist"]
+__all__ = ["load_image", "load_image_bytes", "preprocess_file", "to_mnist"]
 
 # Larger inputs are box-downscaled first so a 12-megapixel photo costs about
 # as much as a screenshot; a digit then needs to span >= ~4% of the long side.
@@ -82,10 +83,28 @@ def load_image(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageError(f"{path}: no such file")
     if p.is_dir():
         raise ImageError(f"{path}: is a directory, not an image")
+    return _decode(p, str(path))
+
+
+def load_image_bytes(data: bytes, name: str = "<upload>") -> Image.Image:
+    """Decode an image held in memory (an upload), with the checks of ``load_image``.
+
+    Raises
+    ------
+    ImageError
+        ``"<name>: <reason>"`` for empty, non-image, truncated or oversized data.
+    """
+    if not data:
+        raise ImageError(f"{name}: empty, no image data")
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(source, path: str) -> Image.Image:
+    """Open, fully decode and orient an image from a path or a binary file object."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
+            with Image.open(source) as im:
                 im.seek(0)
                 im.load()
                 img = ImageOps.exif_transpose(im) or im.copy()

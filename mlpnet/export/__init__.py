@@ -1,0 +1,1 @@
+"""Export checkpoints to other formats: ONNX (``mlpnet[onnx]``). The ``onnx`` package is imported lazily."""

@@ -1,0 +1,146 @@
+"""A checkpoint loaded once for serving: answers images and rows as ``mlpnet predict`` does.
+
+Only NumPy and Pillow here; the web layer (:mod:`mlpnet.serve.app`) calls these functions
+from a worker thread. Preprocessing is thread-safe; the forward pass reuses the model's
+workspace buffers, so it runs under a lock (it takes microseconds for one digit; the
+preprocessing, which takes milliseconds, runs in parallel).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .. import checkpoint, info, predict, preprocess
+from ..errors import DataError, MlpnetError
+from ..tabular import Standardizer
+
+
+class BadInput(MlpnetError):
+    """A request the model cannot answer: the message is one line for the client."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+class Served:
+    """A checkpoint ready to answer requests.
+
+    Parameters
+    ----------
+    path : path
+        The checkpoint; its recorded input format decides the preprocessing.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.ckpt = checkpoint.load(self.path)
+        self.description = info.describe(self.path)
+        self.input = self.ckpt.meta.get("input", {})
+        self.classes: list[str] = list(self.ckpt.classes)
+        self.kind = "tabular" if self.input.get("kind") == "tabular" else "image"
+        self.features: list[str] = list(self.input.get("features", []))
+        self._lock = threading.Lock()
+        if self.kind == "tabular":
+            stats = self.ckpt.group("input")
+            self._standardizer = Standardizer(stats["mean"], stats["std"])
+
+    # -- answers -------------------------------------------------------------------------
+
+    def answer(self, probs: np.ndarray) -> dict:
+        """``{label, index, probability, probabilities: {label: p}}`` for one row of outputs."""
+        i = int(np.argmax(probs))
+        return {"label": self.classes[i], "index": i, "probability": float(probs[i]),
+                "probabilities": {c: float(p) for c, p in zip(self.classes, probs)}}
+
+    def _forward(self, x: np.ndarray, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        model = self.ckpt.model
+        with self._lock:
+            probs = model.predict_proba(x)
+            hidden = [model._ws.z[i][:len(x)].copy() for i in range(model.n_layers - 1)] if activations else []
+        return probs, hidden
+
+    def predict_image(self, data: bytes, name: str = "upload", activations: bool = True) -> dict:
+        """Decode, preprocess and classify one uploaded image.
+
+        Returns the answer plus ``input``: the network's input as a base64 PNG and as a
+        flat list of uint8 pixels, and (for image models) ``activations``: each hidden
+        layer's values scaled to [0, 1] by its largest value.
+        """
+        if self.kind == "tabular":
+            raise BadInput(f"this model reads rows of {len(self.features)} features, not images; "
+                           'send JSON {"rows": [[...]]}')
+        img = predict.image_input(preprocess.load_image_bytes(data, name), self.input, name)
+        probs, hidden = self._forward(predict.input_rows(img), activations)
+        out = self.answer(probs[0])
+        png = io.BytesIO()
+        Image.fromarray(img).save(png, format="PNG")
+        out["input"] = {"shape": list(img.shape), "png": base64.b64encode(png.getvalue()).decode("ascii"),
+                        "pixels": img.reshape(-1).tolist()}
+        if activations:
+            out["activations"] = [_unit_scale(h[0]) for h in hidden]
+        return out
+
+    def predict_rows(self, rows: object) -> list[dict]:
+        """Classify tabular rows: lists of ``len(features)`` numbers, or objects keyed by feature name."""
+        if self.kind != "tabular":
+            raise BadInput("this model reads images; send an image file (multipart field 'file') or raw image bytes")
+        x = self._rows_array(rows)
+        probs, _ = self._forward(self._standardizer.apply(x))
+        return [self.answer(p) for p in probs]
+
+    def _rows_array(self, rows: object) -> np.ndarray:
+        if not isinstance(rows, list) or not rows:
+            raise BadInput('"rows" must be a non-empty list of rows')
+        d = len(self.features)
+        x = np.empty((len(rows), d), np.float32)
+        for r, row in enumerate(rows):
+            if isinstance(row, dict):
+                missing = [f for f in self.features if f not in row]
+                if missing:
+                    raise BadInput(f"row {r}: missing feature {missing[0]!r}"
+                                   + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+                values = [row[f] for f in self.features]
+                names = self.features
+            elif isinstance(row, list):
+                if len(row) != d:
+                    raise BadInput(f"row {r}: has {len(row)} values, the model needs {d} "
+                                   f"({', '.join(self.features[:5])}{', ...' if d > 5 else ''})")
+                values, names = row, self.features
+            else:
+                raise BadInput(f"row {r}: must be a list of {d} numbers or an object keyed by feature name")
+            for c, (v, name) in enumerate(zip(values, names)):
+                x[r, c] = _number(v, r, name)
+        return x
+
+
+def _number(v: object, row: int, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise BadInput(f"row {row}, feature {name!r}: {v!r} is not a number")
+    try:
+        f = float(v)
+    except ValueError:
+        raise BadInput(f"row {row}, feature {name!r}: {v!r} is not a number") from None
+    if not math.isfinite(f):
+        raise BadInput(f"row {row}, feature {name!r}: {v!r} is not a finite number")
+    return f
+
+
+def _unit_scale(h: np.ndarray) -> list[float]:
+    top = float(np.max(np.abs(h))) if h.size else 0.0
+    return np.round(h / top if top > 0 else h, 3).tolist()
+
+
+def check_servable(path: str | Path) -> Served:
+    """Load ``path`` for serving, turning a missing or broken checkpoint into one clear error."""
+    try:
+        return Served(path)
+    except (KeyError, ValueError) as err:
+        raise DataError(f"{path}: cannot serve this checkpoint ({err})") from None
