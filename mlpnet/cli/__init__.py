@@ -10,8 +10,10 @@ import click
 
 from .. import __version__
 from .evaluate import evaluate
+from .export import export
 from .info import info
 from .predict import predict
+from .serve import serve
 from .train import train
 
 
@@ -25,10 +27,11 @@ def cli() -> None:
     mlpnet train -c configs/fashion-mnist.yaml --set train.epochs=5
     mlpnet evaluate                   metrics of the latest run, class by class
     mlpnet predict my-digit.png       read your own image
+    mlpnet serve                      draw in the browser, watch the network answer
     """
 
 
-for command in (train, evaluate, predict, info):
+for command in (train, evaluate, predict, info, serve, export):
     cli.add_command(command)
 
 

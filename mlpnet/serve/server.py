@@ -24,7 +24,7 @@ def require_extra() -> None:
 
 def serve(model_path: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           max_body: int | None = None, echo: Callable[[str], None] = print) -> None:
-    """Serve ``model_path`` until Ctrl-C; ``echo`` gets ``serving on http://HOST:PORT`` first.
+    """Serve ``model_path`` until Ctrl-C or SIGTERM; ``echo`` gets ``serving on http://HOST:PORT`` first.
 
     Port 0 picks a free port (the printed URL names it). Raises :class:`MlpnetError` for a
     bad checkpoint or an address that cannot be bound.
@@ -48,5 +48,8 @@ def serve(model_path: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the Ctrl-C
+        pass
     finally:
         sock.close()
+    echo("stopped")

@@ -1,0 +1,70 @@
+"""Small trained checkpoints for the serve and export tests: real digits and a tabular CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlpnet import checkpoint, config, trainer
+from mlpnet.idx import read_idx_pair, write_idx
+from mlpnet.model import MLP, Architecture
+
+from conftest import REPO, real_mnist_dir
+
+MNIST = real_mnist_dir()
+
+
+def mnist_t10k() -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 real MNIST test digits (uint8 (n, 28, 28)) and labels."""
+    return read_idx_pair(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz")
+
+
+def train_digits(root: Path, *overrides: str) -> Path:
+    """Train on the first 8,000 real digits (the last 2,000 are its test split); returns best.npz."""
+    x, y = mnist_t10k()
+    d = root / "digits"
+    d.mkdir(parents=True, exist_ok=True)
+    write_idx(d / "train-images-idx3-ubyte.gz", x[:8000])
+    write_idx(d / "train-labels-idx1-ubyte.gz", y[:8000])
+    write_idx(d / "t10k-images-idx3-ubyte.gz", x[8000:])
+    write_idx(d / "t10k-labels-idx1-ubyte.gz", y[8000:])
+    cfg = config.load(REPO / "configs" / "mnist.yaml", ["data.dataset=idx", f"data.path={d}", "data.val_size=1000",
+                                                         "train.epochs=4", *overrides])
+    return trainer.train(cfg, root / "run", progress=False, echo=lambda s: None).out_dir / "best.npz"
+
+
+FEATURES = ["length_cm", "weight_kg", "age_days", "ratio"]
+
+
+def write_tabular_csv(path: Path, n: int = 600, seed: int = 0) -> Path:
+    """Three string classes separable from four features on very different scales (so standardizing matters)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    centres = np.array([[10.0, 2000.0, 30.0, 0.1], [14.0, 2600.0, 90.0, 0.5], [18.0, 2300.0, 150.0, 0.9]])
+    scale = np.array([1.5, 200.0, 20.0, 0.15])
+    x = centres[y] + rng.normal(size=(n, 4)) * scale
+    names = np.array(["heron", "ibis", "stork"])
+    lines = [",".join(FEATURES + ["species"])]
+    lines += [",".join(f"{v:.4f}" for v in row) + f",{names[k]}" for row, k in zip(x, y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def train_tabular(root: Path, *overrides: str) -> Path:
+    """Train on :func:`write_tabular_csv`; returns best.npz."""
+    csv = write_tabular_csv(root / "birds.csv")
+    cfg = config.load(None, ["data.dataset=csv", f"data.path={csv}", "data.label_column=species",
+                             "data.val_size=100", "model.hidden=[16]", "train.epochs=15", "optimizer.lr=0.01",
+                             *overrides])
+    return trainer.train(cfg, root / "run", progress=False, echo=lambda s: None).out_dir / "best.npz"
+
+
+def random_image_model(path: Path, activation: str, output: str, seed: int = 0) -> Path:
+    """An untrained 784-32-16-10 checkpoint with the given activations (weights from ``xavier``)."""
+    model = MLP(Architecture(sizes=(784, 32, 16, 10), activation=activation, output=output))
+    model.init("xavier", np.random.default_rng(seed))
+    checkpoint.save(path, model, {"classes": [str(i) for i in range(10)],
+                                  "input": {"kind": "image", "height": 28, "width": 28, "channels": 1,
+                                            "preprocess": "mnist"}})
+    return path
