@@ -9,8 +9,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,9 @@ pytest.importorskip("starlette", reason="the serve extra is not installed (pip i
 pytest.importorskip("httpx", reason="httpx (for Starlette's TestClient) is not installed")
 pytest.importorskip("multipart", reason="python-multipart is not installed (pip install 'mlpnet[serve]')")
 
-from starlette.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # Starlette 1.x suggests httpx2; httpx works with every version we support
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient  # noqa: E402
 
 from mlpnet.cli import cli  # noqa: E402
 from mlpnet.serve.app import create_app  # noqa: E402
@@ -230,24 +232,8 @@ def test_serve_without_a_checkpoint_is_one_line(tmp_path, monkeypatch):
     assert r.exit_code == 1 and r.output.strip().startswith("error: ") and "best.npz" in r.output
 
 
-def _start_server(ckpt: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "mlpnet", "serve", "--model", str(ckpt), "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    line = proc.stdout.readline().strip()
-    assert line.startswith("serving on http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() else "")
-    url = line.split("serving on ")[1]
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, url
-
-
 def test_real_server_answers_and_stops_cleanly_on_ctrl_c(tabular_client):
-    proc, url = _start_server(tabular_client.app.state.served.path)
+    proc, url = trained.start_server(tabular_client.app.state.served.path)
     try:
         req = urllib.request.Request(url + "/predict", data=json.dumps({"rows": [[12, 2100, 50, 0.2]]}).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -261,7 +247,7 @@ def test_real_server_answers_and_stops_cleanly_on_ctrl_c(tabular_client):
 
 
 def test_port_in_use_is_one_line(tabular_client):
-    proc, url = _start_server(tabular_client.app.state.served.path)
+    proc, url = trained.start_server(tabular_client.app.state.served.path)
     try:
         port = url.rsplit(":", 1)[1]
         r = subprocess.run([sys.executable, "-m", "mlpnet", "serve", "--model", str(tabular_client.app.state.served.path),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +73,20 @@ def random_image_model(path: Path, activation: str, output: str, seed: int = 0) 
                                   "input": {"kind": "image", "height": 28, "width": 28, "channels": 1,
                                             "preprocess": "mnist"}})
     return path
+
+
+def start_server(ckpt: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """Run ``mlpnet serve`` on a free port of 127.0.0.1 until it answers /health; returns it and its URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "mlpnet", "serve", "--model", str(ckpt), "--port", "0", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    line = proc.stdout.readline().strip()
+    assert line.startswith("serving on http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() else "")
+    url = line.split("serving on ")[1]
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/health", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, url

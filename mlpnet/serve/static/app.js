@@ -57,6 +57,8 @@ function showSeen(input, activations) {
   const holder = $("hidden-layers");
   $("hidden-figure").hidden = activations.length === 0;
   holder.replaceChildren(...activations.map((layer) => layerCanvas(layer)));
+  $("hidden-caption").textContent =
+    `hidden layers (${activations.map((l) => l.length).join(", ")} units): brighter is stronger`;
 }
 
 function layerCanvas(values) {
@@ -127,6 +129,7 @@ let drawing = false, inked = false, last = null, liveTimer = null;
 function clearCanvas() {
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = "#fff";  // the ink, for the dot that starts each stroke
   inked = false;
   dirty = false;
   shown = sent;  // answers still on their way belong to the old drawing
