@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from mlpnet import checkpoint
 from mlpnet.cli import cli
 from mlpnet.export.onnx import HIDDEN_OPS, OUTPUT_OPS, ExportError, export
-from mlpnet.tabular import read_feature_csv
+from mlpnet.data.csv import read_feature_csv
 
 import trained
 

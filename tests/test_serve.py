@@ -27,7 +27,7 @@ pytest.importorskip("httpx", reason="httpx (for Starlette's TestClient) is not i
 pytest.importorskip("multipart", reason="python-multipart is not installed (pip install 'mlpnet[serve]')")
 
 with warnings.catch_warnings():  # Starlette 1.x suggests httpx2; httpx works with every version we support
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
 from mlpnet.cli import cli  # noqa: E402

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__, checkpoint
-from ..activations import LEAKY_SLOPE
+from ..nn.activations import LEAKY_SLOPE
 from ..errors import MlpnetError
 from ..fileio import atomic_write
 
@@ -69,7 +69,7 @@ class _Graph:
 # -- input transforms: checkpoint -> nodes from raw features to the network's input ----------
 
 def _image_transform(g: _Graph, x: str, ckpt: checkpoint.Checkpoint) -> str:
-    # mlpnet feeds uint8 pixels as float32 / 255 (predict.input_rows); Div, not Mul by 1/255,
+    # mlpnet feeds uint8 pixels as float32 / 255 (as mlpnet.predict does); Div, not Mul by 1/255,
     # so the rounding is the same.
     return g.op("Div", [x, g.const("scale", np.array(255.0, np.float32))], "scaled")
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import checkpoint, info, predict, preprocess
+from .. import checkpoint, info
+from ..data import images
 from ..errors import DataError, MlpnetError
-from ..tabular import Standardizer
+from ..data.transforms import Standardizer
 
 
 class BadInput(MlpnetError):
@@ -77,8 +78,9 @@ class Served:
         if self.kind == "tabular":
             raise BadInput(f"this model reads rows of {len(self.features)} features, not images; "
                            'send JSON {"rows": [[...]]}')
-        img = predict.image_input(preprocess.load_image_bytes(data, name), self.input, name)
-        probs, hidden = self._forward(predict.input_rows(img), activations)
+        img = images.network_image(images.load_image_bytes(data, name), self.input, name=name)
+        # As `mlpnet predict` feeds it: pixels / 255 in float32.
+        probs, hidden = self._forward(img.reshape(1, -1).astype(np.float32) / 255.0, activations)
         out = self.answer(probs[0])
         png = io.BytesIO()
         Image.fromarray(img).save(png, format="PNG")
