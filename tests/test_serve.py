@@ -84,9 +84,11 @@ def test_predict_gives_the_cli_answer_for_the_same_files(client, digit_ckpt, tmp
     for path, cli_answer in zip(files, json.loads(r.output)):
         for how in ("multipart", "raw"):
             if how == "multipart":
-                resp = client.post("/predict", files={"file": (path.name, path.read_bytes(), "image/png")})
+                resp = client.post("/predict?pixels=1&activations=1",
+                                   files={"file": (path.name, path.read_bytes(), "image/png")})
             else:
-                resp = client.post("/predict", content=path.read_bytes(), headers={"content-type": "image/png"})
+                resp = client.post("/predict?pixels=1&activations=1", content=path.read_bytes(),
+                                   headers={"content-type": "image/png"})
             assert resp.status_code == 200, resp.text
             a = resp.json()
             assert (a["label"], a["index"]) == (cli_answer["label"], cli_answer["index"])
@@ -111,6 +113,7 @@ def test_batch_predict_answers_each_file_and_reports_bad_ones(client):
     assert all("label" in p for p in preds[:3]) and "not a recognised image" in preds[3]["error"]
     single = client.post("/predict", files={"file": good[0][1]}).json()
     assert preds[0]["probabilities"] == single["probabilities"]
+    assert "pixels" not in single["input"] and "activations" not in single  # only when asked for
 
 
 @needs_mnist

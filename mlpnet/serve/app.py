@@ -140,7 +140,9 @@ def create_app(model_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY) -> S
         description: >
           Image models take an image file in the multipart field `file`, or the raw image
           bytes as the body (any Content-Type but JSON or multipart). The image goes
-          through the same preprocessing as `mlpnet predict`. Tabular models take JSON
+          through the same preprocessing as `mlpnet predict`. Query flags: `pixels=1` adds the
+          network's input as a list of uint8 values, `activations=1` the hidden layers' values
+          (each layer scaled by its largest magnitude). Tabular models take JSON
           {"rows": [[v, ...], ...]} or {"rows": [{"feature": v, ...}, ...]}.
         requestBody:
           content:
@@ -150,7 +152,7 @@ def create_app(model_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY) -> S
         responses:
           200: >
             Image: {label, index, probability, probabilities: {label: p}, input: {shape, png
-            (base64), pixels}, activations}. Tabular: {predictions: [{label, index, probability,
+            (base64), [pixels]}, [activations]}. Tabular: {predictions: [{label, index, probability,
             probabilities}, ...]}.
           400: {description: 'not an image, no file field, malformed JSON: {"error": ...}'}
           413: {description: body over the limit}
@@ -168,7 +170,9 @@ def create_app(model_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY) -> S
             name, data = files[0]
         else:
             name, data = "upload", await request.body()
-        return JSONResponse(await run_in_threadpool(served.predict_image, data, name))
+        q = request.query_params
+        return JSONResponse(await run_in_threadpool(served.predict_image, data, name, pixels=q.get("pixels") == "1",
+                                                    activations=q.get("activations") == "1"))
 
     async def batch_predict(request: Request) -> Response:
         """
@@ -194,7 +198,7 @@ def create_app(model_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY) -> S
             out = []
             for name, data in files:
                 try:
-                    out.append({"file": name, **served.predict_image(data, name, activations=False)})
+                    out.append({"file": name, **served.predict_image(data, name)})
                 except MlpnetError as err:
                     out.append({"file": name, "error": " ".join(str(err).split())})
             return out

@@ -68,12 +68,13 @@ class Served:
             hidden = [model._ws.z[i][:len(x)].copy() for i in range(model.n_layers - 1)] if activations else []
         return probs, hidden
 
-    def predict_image(self, data: bytes, name: str = "upload", activations: bool = True) -> dict:
+    def predict_image(self, data: bytes, name: str = "upload", *, pixels: bool = False,
+                      activations: bool = False) -> dict:
         """Decode, preprocess and classify one uploaded image.
 
-        Returns the answer plus ``input``: the network's input as a base64 PNG and as a
-        flat list of uint8 pixels, and (for image models) ``activations``: each hidden
-        layer's values scaled to [0, 1] by its largest value.
+        Returns the answer plus ``input``: the network's input as a base64 PNG (and, with
+        ``pixels``, as a flat list of uint8 values), and with ``activations`` each hidden
+        layer's values scaled by its largest magnitude (so within [-1, 1]).
         """
         if self.kind == "tabular":
             raise BadInput(f"this model reads rows of {len(self.features)} features, not images; "
@@ -83,9 +84,10 @@ class Served:
         probs, hidden = self._forward(img.reshape(1, -1).astype(np.float32) / 255.0, activations)
         out = self.answer(probs[0])
         png = io.BytesIO()
-        Image.fromarray(img).save(png, format="PNG")
-        out["input"] = {"shape": list(img.shape), "png": base64.b64encode(png.getvalue()).decode("ascii"),
-                        "pixels": img.reshape(-1).tolist()}
+        Image.fromarray(img).save(png, format="PNG", compress_level=1)
+        out["input"] = {"shape": list(img.shape), "png": base64.b64encode(png.getvalue()).decode("ascii")}
+        if pixels:
+            out["input"]["pixels"] = img.reshape(-1).tolist()
         if activations:
             out["activations"] = [_unit_scale(h[0]) for h in hidden]
         return out

@@ -95,7 +95,7 @@ function setState() {
 }
 
 async function post(body, headers) {
-  const r = await fetch("/predict", { method: "POST", headers, body });
+  const r = await fetch("/predict?activations=1", { method: "POST", headers, body });
   let doc;
   try { doc = await r.json(); } catch { doc = { error: `HTTP ${r.status}` }; }
   if (!r.ok) throw new Error(doc.error || `HTTP ${r.status}`);
