@@ -63,6 +63,15 @@ def start_server(model: str) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
 def client(url: str, body: bytes, deadline: float, budget: list[int], lock: threading.Lock,
            latencies: list[float], errors: list[str], answers: set[str]) -> None:
     parts = urlsplit(url)
@@ -95,11 +104,12 @@ def client(url: str, body: bytes, deadline: float, budget: list[int], lock: thre
         conn.close()
 
 
-def run(url: str, body: bytes, clients: int, duration: float, requests: int) -> dict:
+def run(url: str, body: bytes, clients: int, duration: float, requests: int, pid: int | None = None) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     answers: set[str] = set()
     budget, lock = [requests], threading.Lock()
+    cpu0, load0 = cpu_seconds(pid), os.getloadavg()[0]
     t0 = time.perf_counter()
     deadline = t0 + duration
     threads = [threading.Thread(target=client, args=(url, body, deadline, budget, lock, latencies, errors, answers))
@@ -109,6 +119,8 @@ def run(url: str, body: bytes, clients: int, duration: float, requests: int) -> 
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
+    cpu1 = cpu_seconds(pid)
+    server_ms = (cpu1 - cpu0) * 1000 / len(latencies) if cpu0 is not None and cpu1 is not None and latencies else None
     lat = np.array(latencies) * 1000
     if len(answers) > 1:
         errors.append(f"answers differ between requests: {sorted(answers)}")
@@ -118,6 +130,8 @@ def run(url: str, body: bytes, clients: int, duration: float, requests: int) -> 
             "p90_ms": round(float(np.percentile(lat, 90)), 1) if lat.size else None,
             "p99_ms": round(float(np.percentile(lat, 99)), 1) if lat.size else None,
             "max_ms": round(float(lat.max()), 1) if lat.size else None,
+            "server_cpu_ms_per_request": None if server_ms is None else round(server_ms, 2),
+            "load_average": round(max(load0, os.getloadavg()[0]), 2),
             "first_errors": errors[:3], "answer": sorted(answers)[:1]}
 
 
@@ -140,16 +154,17 @@ def main() -> None:
     try:
         run(url, body, 2, 1.0, 200)  # warm-up: imports, thread pool, BLAS
         if not args.json:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {len(body):,}-byte PNG to {url}/predict")
-            print("| clients | requests | req/s | p50 | p90 | p99 | max | errors |")
-            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            print(f"{os.cpu_count()} cores; {len(body):,}-byte PNG to {url}/predict")
+            print("| clients | requests | req/s | p50 | p90 | p99 | max | errors | server CPU per request | load average |")
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n in args.clients:
-            r = run(url, body, n, args.duration, args.requests)
+            r = run(url, body, n, args.duration, args.requests, proc.pid if proc else None)
             if args.json:
                 print(json.dumps(r))
             else:
                 print(f"| {n} | {r['requests']:,} | {r['req_per_s']:,} | {r['p50_ms']} ms | {r['p90_ms']} ms | "
-                      f"{r['p99_ms']} ms | {r['max_ms']} ms | {r['errors']} |")
+                      f"{r['p99_ms']} ms | {r['max_ms']} ms | {r['errors']} | "
+                      f"{r['server_cpu_ms_per_request']} ms | {r['load_average']} |")
                 for e in r["first_errors"]:
                     print(f"  error: {e}")
     finally:
