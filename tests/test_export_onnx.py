@@ -86,6 +86,19 @@ def test_every_activation_and_output(activation, output, tmp_path):
     assert np.abs(probs - expected).max() < TOL
 
 
+def test_missing_values_take_the_training_mean(tabular_ckpt, tmp_path):
+    out = export(tabular_ckpt, tmp_path / "birds.onnx")
+    raw = read_feature_csv(trained.write_tabular_csv(tmp_path / "r.csv", n=50, seed=7), trained.FEATURES)
+    raw[::3, 1] = np.nan
+    raw[1, :] = np.nan
+    ckpt = checkpoint.load(tabular_ckpt)
+    stats = ckpt.group("input")
+    filled = np.where(np.isnan(raw), stats["mean"], raw)  # the training mean, standardized to 0
+    expected = ckpt.model.predict_proba((filled - stats["mean"]) / stats["std"])
+    probs, _ = _run(out, raw)
+    assert np.isfinite(probs).all() and np.abs(probs - expected).max() < TOL
+
+
 def test_opset_and_ir_version_are_what_onnxruntime_reads(tabular_ckpt, tmp_path):
     model = onnx.load(str(export(tabular_ckpt, tmp_path / "m.onnx")))
     assert model.opset_import[0].version >= 13

@@ -34,7 +34,7 @@ DIGITS = range(8000, 8016)  # from the 2,000 digits the model never trains on
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    ckpt = trained.train_digits(tmp_path_factory.mktemp("digits"))
+    ckpt = trained.train_digits(tmp_path_factory.mktemp("digits"), "model.hidden=[128]", "train.epochs=3")
     proc, url = trained.start_server(ckpt)
     yield url, ckpt
     proc.send_signal(signal.SIGINT)

@@ -5,7 +5,7 @@ network, so ``session.run`` on raw pixels (0-255) or raw CSV values gives the sa
 probabilities as ``mlpnet predict``::
 
     input          float32 (N, n_features)   raw pixel values 0-255, or raw CSV features
-    -> transform   image: x / 255;  tabular: (x - mean) / std  (the stored statistics)
+    -> transform   image: x / 255;  tabular: (x - mean) / std, NaN -> 0 (the stored statistics)
     -> layers      MatMul W_i, Add b_i, hidden activation ... output activation
     probabilities  float32 (N, n_classes)    first output
     index          int64 (N,)                argmax: the predicted class index
@@ -82,7 +82,11 @@ def _tabular_transform(g: _Graph, x: str, ckpt: checkpoint.Checkpoint) -> str:
                           f"'input.{unknown[0]}'; it supports standardized numeric features only")
     mean = g.const("input_mean", stats["mean"].astype(np.float32))
     std = g.const("input_std", stats["std"].astype(np.float32))
-    return g.op("Div", [g.op("Sub", [x, mean], "centred"), std], "standardized")
+    z = g.op("Div", [g.op("Sub", [x, mean], "centred"), std], "standardized")
+    # A missing value (NaN) takes the training mean, 0 once standardized, as in mlpnet's
+    # Standardizer; categorical columns arrive one-hot, as the feature names `column=value` say.
+    return g.op("Where", [g.op("IsNaN", [z], "missing"), g.const("zero", np.array(0.0, np.float32)), z],
+                "filled")
 
 
 INPUT_TRANSFORMS: dict[str, Callable[[_Graph, str, checkpoint.Checkpoint], str]] = {
@@ -141,7 +145,8 @@ def to_onnx(ckpt: checkpoint.Checkpoint):
     helper.set_model_props(model, {
         "classes": json.dumps(ckpt.classes),
         "input": json.dumps(info),
-        "input_transform": "x / 255" if kind == "image" else "(x - mean) / std",
+        "input_transform": "x / 255" if kind == "image" else "(x - mean) / std; NaN (missing) -> 0",
+        "features": json.dumps(info.get("features", [])),
         "architecture": json.dumps(arch.to_dict()),
         "mlpnet_version": __version__,
     })
