@@ -80,9 +80,8 @@ function layerCanvas(values) {
 }
 
 function showError(message) {
+  resetAnswer("");
   predictionEl.textContent = "?";
-  predictionEl.classList.add("idle");
-  confidenceEl.textContent = "";
   errorEl.textContent = message;
 }
 
