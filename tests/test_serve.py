@@ -260,3 +260,32 @@ def test_port_in_use_is_one_line(tabular_client):
     finally:
         os.kill(proc.pid, signal.SIGINT)
         proc.communicate(timeout=15)
+
+
+@needs_mnist
+def test_inference_runs_off_the_event_loop(digit_ckpt, monkeypatch):
+    """While one prediction is stuck in its worker thread, /health still answers."""
+    import threading
+
+    from mlpnet.serve.model import Served
+
+    release, entered = threading.Event(), threading.Event()
+    real = Served.predict_image
+
+    def slow(self, *args, **kwargs):
+        entered.set()
+        release.wait(timeout=10)  # bounded: a blocked loop fails the test instead of hanging it
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Served, "predict_image", slow)
+    x, _ = trained.mnist_t10k()
+    with TestClient(create_app(digit_ckpt)) as c:
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=c.post("/predict", content=_png(Image.fromarray(x[0])))))
+        t.start()
+        assert entered.wait(timeout=10)
+        assert c.get("/health").status_code == 200
+        assert not release.is_set() and t.is_alive()  # /health was answered while predict was still busy
+        release.set()
+        t.join(timeout=10)
+    assert result["r"].status_code == 200
