@@ -90,7 +90,8 @@ function showError(message) {
 let sent = 0, shown = 0, inFlight = false, dirty = false;
 
 function setState() {
-  predictionEl.dataset.state = inFlight || dirty ? "pending" : (errorEl.textContent ? "error" : "done");
+  const idle = predictionEl.classList.contains("idle") && !errorEl.textContent;
+  predictionEl.dataset.state = inFlight || dirty ? "pending" : errorEl.textContent ? "error" : idle ? "idle" : "done";
 }
 
 async function post(body, headers) {
@@ -134,7 +135,6 @@ function clearCanvas() {
   shown = sent;  // answers still on their way belong to the old drawing
   resetAnswer("draw something");
   setState();
-  predictionEl.dataset.state = "idle";
 }
 
 function point(e) {
