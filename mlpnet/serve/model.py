@@ -1,9 +1,11 @@
 """A checkpoint loaded once for serving: answers images and rows as ``mlpnet predict`` does.
 
-Only NumPy and Pillow here; the web layer (:mod:`mlpnet.serve.app`) calls these functions
-from a worker thread. Preprocessing is thread-safe; the forward pass reuses the model's
-workspace buffers, so it runs under a lock (it takes microseconds for one digit; the
-preprocessing, which takes milliseconds, runs in parallel).
+The model is :func:`mlpnet.load`'s fitted classifier (raw inputs in, the stored input
+transform applied); images go through :func:`mlpnet.data.images.network_image` first,
+the decoder behind ``mlpnet predict``. Only NumPy and Pillow here; the web layer
+(:mod:`mlpnet.serve.app`) calls these methods from worker threads. Preprocessing is
+thread-safe; the forward pass reuses the network's buffers, so it runs under a lock (it
+takes well under a millisecond for one digit, while preprocessing runs in parallel).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import checkpoint, info
+from .. import info
 from ..data import images
 from ..errors import DataError, MlpnetError
-from ..data.transforms import Standardizer
+from ..estimator import load
 
 
 class BadInput(MlpnetError):
@@ -42,16 +44,13 @@ class Served:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.ckpt = checkpoint.load(self.path)
+        self.clf = load(self.path)
         self.description = info.describe(self.path)
-        self.input = self.ckpt.meta.get("input", {})
-        self.classes: list[str] = list(self.ckpt.classes)
+        self.input = self.clf.input_
+        self.classes: list[str] = list(self.description["classes"])
         self.kind = "tabular" if self.input.get("kind") == "tabular" else "image"
         self.features: list[str] = list(self.input.get("features", []))
         self._lock = threading.Lock()
-        if self.kind == "tabular":
-            stats = self.ckpt.group("input")
-            self._standardizer = Standardizer(stats["mean"], stats["std"])
 
     # -- answers -------------------------------------------------------------------------
 
@@ -62,10 +61,14 @@ class Served:
                 "probabilities": {c: float(p) for c, p in zip(self.classes, probs)}}
 
     def _forward(self, x: np.ndarray, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
-        model = self.ckpt.model
+        """Probabilities for raw rows ``x (n, n_features)`` and, if asked, each hidden layer's values."""
         with self._lock:
-            probs = model.predict_proba(x)
-            hidden = [model._ws.z[i][:len(x)].copy() for i in range(model.n_layers - 1)] if activations else []
+            probs = self.clf.predict_proba(x)
+            hidden = []
+            if activations and self.kind == "image":
+                net = self.clf.model_
+                net.forward(np.ascontiguousarray(x, net.dtype) / net.dtype.type(255))
+                hidden = [net._ws.z[i][:len(x)].copy() for i in range(net.n_layers - 1)]  # (n, width) each
         return probs, hidden
 
     def predict_image(self, data: bytes, name: str = "upload", *, pixels: bool = False,
@@ -80,8 +83,7 @@ class Served:
             raise BadInput(f"this model reads rows of {len(self.features)} features, not images; "
                            'send JSON {"rows": [[...]]}')
         img = images.network_image(images.load_image_bytes(data, name), self.input, name=name)
-        # As `mlpnet predict` feeds it: pixels / 255 in float32.
-        probs, hidden = self._forward(img.reshape(1, -1).astype(np.float32) / 255.0, activations)
+        probs, hidden = self._forward(img.reshape(1, -1), activations)
         out = self.answer(probs[0])
         png = io.BytesIO()
         Image.fromarray(img).save(png, format="PNG", compress_level=1)
@@ -96,8 +98,7 @@ class Served:
         """Classify tabular rows: lists of ``len(features)`` numbers, or objects keyed by feature name."""
         if self.kind != "tabular":
             raise BadInput("this model reads images; send an image file (multipart field 'file') or raw image bytes")
-        x = self._rows_array(rows)
-        probs, _ = self._forward(self._standardizer.apply(x))
+        probs, _ = self._forward(self._rows_array(rows))
         return [self.answer(p) for p in probs]
 
     def _rows_array(self, rows: object) -> np.ndarray:
