@@ -11,7 +11,6 @@ import subprocess
 import sys
 import urllib.request
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

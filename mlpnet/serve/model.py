@@ -21,7 +21,7 @@ from PIL import Image
 
 from .. import info
 from ..data import images
-from ..errors import DataError, MlpnetError
+from ..errors import MlpnetError
 from ..estimator import load
 
 
@@ -142,10 +142,3 @@ def _unit_scale(h: np.ndarray) -> list[float]:
     top = float(np.max(np.abs(h))) if h.size else 0.0
     return np.round(h / top if top > 0 else h, 3).tolist()
 
-
-def check_servable(path: str | Path) -> Served:
-    """Load ``path`` for serving, turning a missing or broken checkpoint into one clear error."""
-    try:
-        return Served(path)
-    except (KeyError, ValueError) as err:
-        raise DataError(f"{path}: cannot serve this checkpoint ({err})") from None
