@@ -166,7 +166,7 @@ def create_app(model_path: str | Path, *, max_body: int = DEFAULT_MAX_BODY) -> S
             files = await _files(request)
             if len(files) != 1:
                 raise BadInput(f"expected one file in the multipart field 'file', got {len(files)}"
-                               + ("; use /batch_predict for several" if files else ""))
+                               + ("; use /batch_predict for several" if files else ""), status=400)
             name, data = files[0]
         else:
             name, data = "upload", await request.body()
