@@ -33,7 +33,8 @@ try:
     from starlette.staticfiles import StaticFiles
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as err:  # the optional extra is not installed
-    raise ImportError(f'mlpnet.serve.app needs {err.name}: pip install "mlpnet[serve]"') from None
+    missing = (err.name or "starlette").split(".")[0]
+    raise ImportError(f'mlpnet.serve.app needs {missing}: pip install "mlpnet[serve]"') from None
 
 from ..errors import MlpnetError
 from .model import BadInput, Served
