@@ -14,6 +14,7 @@ from .export import export
 from .info import info
 from .predict import predict
 from .serve import serve
+from .sweep import sweep
 from .train import train
 
 
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for command in (train, evaluate, predict, info, serve, export):
+for command in (train, evaluate, predict, info, serve, export, sweep):
     cli.add_command(command)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -33,13 +34,11 @@ def handle_errors(f):
         except MlpnetError as err:
             if debug:
                 traceback.print_exc()
-            click.echo("error: " + str(err).replace("\n", "\\n"), err=True)  # always one line
-            sys.exit(err.exit_code)
+            _fail("error: " + str(err).replace("\n", "\\n"), err.exit_code)  # always one line
         except KeyboardInterrupt:
             if debug:
                 traceback.print_exc()
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+            _fail("interrupted", 130)
         except BrokenPipeError:
             _quiet_stdout()
             sys.exit(0)
@@ -47,15 +46,30 @@ def handle_errors(f):
             if debug:
                 traceback.print_exc()
             where = f"{err.filename}: " if getattr(err, "filename", None) else ""
-            click.echo(f"error: {where}{err.strerror or err}", err=True)
-            sys.exit(1)
+            _fail(f"error: {where}{err.strerror or err}", 1)
         except Exception as err:  # a bug: say so in one line, keep the traceback for --debug
             if debug:
-                raise
-            click.echo(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
-            sys.exit(3)
+                traceback.print_exc()
+            _fail(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", 3)
 
     return debug_option(wrapper)
+
+
+def _fail(line: str, code: int) -> None:
+    """Print ``line`` on stderr and exit with ``code``; under mpirun, end every rank (none may hang).
+
+    When every rank fails alike (a config error), rank 0's line is the one shown: the
+    others wait a few seconds first, and are ended by rank 0's exit before they print.
+    """
+    from ..distributed import mpi
+
+    rank = mpi.launched_rank()
+    if rank > 0:
+        time.sleep(5.0)
+        line += f" (MPI rank {rank})"
+    click.echo(line, err=True)
+    mpi.abort_if_parallel(code)
+    sys.exit(code)
 
 
 def _quiet_stdout() -> None:

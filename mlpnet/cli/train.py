@@ -37,6 +37,10 @@ def train(config_path, overrides, out_dir, resume, overwrite, print_config, log_
     say = lambda line: click.echo(line, err=True)  # noqa: E731
     result = run_training(config_path, overrides, out_dir, resume=resume, overwrite=overwrite, progress=progress,
                           echo=say, log_format=log_format)
+    from ..distributed import mpi
+
+    if not mpi.world().is_root:
+        return  # data parallel: rank 0 reports
     out = say if log_format else click.echo
     if result.test:
         t = result.test

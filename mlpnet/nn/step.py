@@ -37,14 +37,17 @@ class TrainStep:
                  delta_scale: float = 1.0) -> tuple[float, int]:
         """Train on ``x (n, n_in)``, ``y (n,)``; returns the summed loss and the correct count.
 
-        A non-finite loss is returned before any update, so the parameters stay as they were.
+        A non-finite loss is returned before any update, so the parameters stay as they were
+        (without ``reduce``).
         ``delta_scale`` multiplies dL/dz (the loss averages over ``n``; data-parallel
         training averages over the global batch instead).
         """
         model, loss = self.model, self.loss
         out = self.one.forward(x) if self.one else model.forward(x, train=True, rng=rng)
         value = loss.value(out, y)
-        if not math.isfinite(value):
+        if not math.isfinite(value) and self.reduce is None:
+            # (With ``reduce``, every process must reach it, so the step goes on; the caller
+            # sees the non-finite loss, summed over the processes, and stops all of them.)
             return value, 0
         correct = int(np.count_nonzero(out.argmax(axis=1) == y))
         delta = model.output_delta(len(y))

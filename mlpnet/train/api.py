@@ -9,6 +9,7 @@ from typing import Callable
 from .. import checkpoint
 from .. import config as config_mod
 from ..config import Config
+from ..distributed import mpi
 from .loop import RESUMABLE_KEYS, RunResult, fit
 from .report import Reporter
 from .rundir import DEFAULT_RUNS, RunDir
@@ -78,5 +79,6 @@ def train(config: str | Path | Config | dict | None = None, overrides=(), out: s
     reporter = Reporter(echo or (lambda line: print(line, file=sys.stderr)), progress, log_format, log_stream)
     result = fit(cfg, out, resume=resume, resume_overrides=list(overrides) if resume is not None else (),
                  overwrite=overwrite, reporter=reporter)
-    RunDir(out).point_latest()
+    if mpi.world().is_root:
+        RunDir(out).point_latest()
     return result

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import __version__, checkpoint, data, plots
 from ..config import Config, stored_config
+from ..distributed import mpi
 from ..errors import MlpnetError, TrainingError
 from ..evaluate import loss_and_accuracy
 from ..data import Dataset
@@ -67,7 +68,15 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
         When the loss or the weights become non-finite; the last good checkpoints stay.
     """
     rep = reporter or Reporter()
+    comm = mpi.world()
+    if comm.size > 1:
+        # Data parallel (under mpirun): rank 0 alone reports and writes the run directory.
+        if comm.is_root:
+            rep.echo(f"data-parallel over {comm.size} MPI processes")
+        else:
+            rep = Reporter(lambda line: None)
     run = RunDir(out_dir) if out_dir is not None else None
+    write = run is not None and comm.is_root
     ckpt = None
     if resume is not None:
         ckpt = checkpoint.load(resume)
@@ -92,17 +101,18 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     model.init(cfg.model.init, rng)
     opt = build_optimizer(cfg, model)
     loss = losses.get(cfg.loss)
-    step = build_step(cfg, model, opt)
+    step = build_step(cfg, model, opt, reduce=comm.allreduce_ if comm.size > 1 else None)
     sched = build_schedule(cfg, cfg.train.epochs, steps_per_epoch)
     state, best_params = TrainState(), None
     if ckpt is not None:
         state = restore(ckpt, model, opt, rng, resume)
         check_more_epochs(state, cfg.train.epochs, resume)
         _note_schedule_change(cfg, ckpt.meta["config"]["train"]["epochs"], rep)
-    if run:
+    comm.bcast_(model.params)  # every rank starts from rank 0's weights
+    if write:
         run.path.mkdir(parents=True, exist_ok=True)
     if run and ckpt is not None:
-        best_params = run.adopt_best(Path(resume))
+        best_params = run.adopt_best(Path(resume), write=comm.is_root)
     monitor = cfg.train.monitor if ds.val is not None else cfg.train.monitor.replace("val_", "train_")
     if ds.val is None and resume is None:
         rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
@@ -111,19 +121,22 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     base_meta = {"mlpnet_version": __version__, "classes": ds.classes, "input": ds.input,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
     arrays = {f"input.{k}": v for k, v in ds.stats.items()}
-    displace = run and overwrite and resume is None and run.holds_model()
+    displace = write and overwrite and resume is None and run.holds_model()
     stopped_early = False
+    threads = cfg.train.threads
+    if threads is None and comm.size > 1:
+        threads = max(1, (os.cpu_count() or 1) // comm.local_size)  # the ranks on a machine share its cores
     try:
         # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
-        with thread_limit(1 if step.one else cfg.train.threads, rep), np.errstate(over="ignore", invalid="ignore"):
+        with thread_limit(1 if step.one else threads, rep), np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
                 t0 = time.perf_counter()
                 order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
-                loss_sum, correct = _epoch(step, batcher, sched, rng, order, batch, state, epoch, cfg, rep, run)
+                loss_sum, correct = _epoch(step, batcher, sched, rng, order, batch, state, epoch, cfg, rep, run, comm)
                 row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
                        "val_loss": math.nan, "val_accuracy": math.nan}
                 if ds.val is not None:
-                    row["val_loss"], row["val_accuracy"] = loss_and_accuracy(model, loss, ds.val, ds.scale)
+                    row["val_loss"], row["val_accuracy"] = _evaluate(model, loss, ds.val, ds.scale, comm)
                 row["lr"] = sched(max(state.step - 1, 0))
                 row["seconds"] = time.perf_counter() - t0
                 state.epoch = epoch
@@ -140,7 +153,7 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
                     rep.echo(f"note: the model that was in {run.path} is now in {run.displace()}")
                     displace = False
                 status = "early_stopped" if stopped_early else ("completed" if epoch == cfg.train.epochs else "running")
-                if run:
+                if write:
                     opt_arrays, opt_scalars = opt.state_dict()
                     run.save_epoch(model, {**base_meta, **state.to_meta(monitor), "metrics": row, "status": status},
                                    arrays, {"optimizer": opt_scalars, "rng": rng.bit_generator.state},
@@ -157,7 +170,7 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
             raise
         raise Interrupted(_interrupted_message(state.epoch + 1, run)) from None
     try:
-        return _finish(cfg, run, model, loss, ds, state, best_params, monitor, stopped_early, rep)
+        return _finish(cfg, run, model, loss, ds, state, best_params, monitor, stopped_early, rep, comm)
     except KeyboardInterrupt:
         if run is None:
             raise
@@ -166,16 +179,20 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
 
 
 def _epoch(step, batcher, sched, rng, order, batch: int, state: TrainState, epoch: int, cfg: Config,
-           rep: Reporter, run: RunDir | None) -> tuple[float, int]:
+           rep: Reporter, run: RunDir | None, comm: mpi.Comm) -> tuple[float, int]:
     """One pass over the rows ``order``; returns the summed loss and the correct count."""
     n, total = len(order), math.ceil(len(order) / batch)
     bar = rep.bar(total, f"epoch {epoch}/{cfg.train.epochs}")
     loss_sum, correct = 0.0, 0
+    parallel = _DataParallel(step, batcher, rng, comm) if comm.size > 1 else None
     try:
         for b in range(total):
-            xb, yb = batcher.gather(order[b * batch:(b + 1) * batch])
             lr = sched(state.step)
-            value, right = step(xb, yb, lr, rng)
+            if parallel is not None:
+                value, right = parallel(order[b * batch:(b + 1) * batch], lr)
+            else:
+                xb, yb = batcher.gather(order[b * batch:(b + 1) * batch])
+                value, right = step(xb, yb, lr, rng)
             if not math.isfinite(value):
                 _diverge(f"the loss became {value}", epoch, b + 1, total, run, state, cfg.optimizer.lr)
             loss_sum += value
@@ -194,15 +211,62 @@ def _epoch(step, batcher, sched, rng, order, batch: int, state: TrainState, epoc
     return loss_sum, correct
 
 
+class _DataParallel:
+    """One step on this rank's part of a global batch; gradients are summed by the step's ``reduce``.
+
+    Each rank takes the contiguous rows ``comm.part(n)`` of the batch, scales dL/dz by its
+    share of the batch (the loss is the global-batch mean), and the summed gradient is
+    then the one a single process computes for the whole batch; every rank takes the
+    same optimizer step. Dropout masks are drawn for the whole batch on every rank
+    (``RowsOfGlobalBatch``), so the shared generator, and the next epoch's shuffle, stay in step.
+    """
+
+    def __init__(self, step, batcher, rng, comm: mpi.Comm):
+        self.step, self.batcher, self.comm = step, batcher, comm
+        self.rows = mpi.RowsOfGlobalBatch(rng)
+        self.stats = np.zeros(2)
+
+    def __call__(self, idx: np.ndarray, lr: float) -> tuple[float, int]:
+        """Train on the global batch ``idx``; returns its summed loss and correct count over all ranks."""
+        step, model, n = self.step, self.step.model, len(idx)
+        lo, hi = self.comm.part(n)
+        if hi > lo:
+            xb, yb = self.batcher.gather(idx[lo:hi])
+            value, right = step(xb, yb, lr, self.rows.rows(lo, hi, n), delta_scale=(hi - lo) / n)
+        else:  # a last batch with fewer rows than ranks: contribute nothing, but keep in step
+            if model.arch.dropout > 0:
+                self.rows.rows(0, 0, n).skip_masks(list(model.arch.sizes[1:-1]), model.dtype.type)
+            model.grads.fill(0)
+            step.reduce(model.grads)
+            step.opt.step(model.params, model.grads, lr)
+            value, right = 0.0, 0
+        self.stats[:] = value, right
+        self.comm.allreduce_(self.stats)  # every rank sees the same loss, so all stop together if it diverges
+        return float(self.stats[0]), int(self.stats[1])
+
+
+def _evaluate(model, loss, split, scale: float, comm: mpi.Comm) -> tuple[float, float]:
+    """Mean loss and accuracy on ``split``; under MPI each rank evaluates its part of the rows."""
+    if comm.size == 1:
+        return loss_and_accuracy(model, loss, split, scale)
+    lo, hi = comm.part(len(split))
+    sums = np.zeros(2)
+    if hi > lo:
+        mean_loss, acc = loss_and_accuracy(model, loss, data.Split(split.x[lo:hi], split.y[lo:hi]), scale)
+        sums[:] = mean_loss * (hi - lo), round(acc * (hi - lo))
+    comm.allreduce_(sums)
+    return float(sums[0] / len(split)), float(sums[1] / len(split))
+
+
 def _diverge(what: str, epoch: int, batch: int, total: int, run: RunDir | None, state: TrainState, lr: float):
     raise TrainingError(diverged_message(what, epoch, batch, total, run.last if run else None,
                                          state.epoch if run else 0, lr))
 
 
 def _finish(cfg: Config, run: RunDir | None, model, loss, ds, state: TrainState, best_params, monitor: str,
-            stopped_early: bool, rep: Reporter) -> RunResult:
+            stopped_early: bool, rep: Reporter, comm: mpi.Comm) -> RunResult:
     """Plot the curves, evaluate the best epoch on the test split and record it in best.npz."""
-    if run:
+    if run and comm.is_root:
         try:
             plots.plot_curves(state.history, run.path / "curves.png", title=f"{cfg.name}: {run.path}")
         except plots.PlotUnavailable as err:
@@ -212,9 +276,12 @@ def _finish(cfg: Config, run: RunDir | None, model, loss, ds, state: TrainState,
                        history=state.history, config=cfg, model=model)
     if best_params is not None:
         model.params[...] = best_params
-    if run and ds.test is not None and best_params is not None and len(ds.test) and run.best.exists():
-        test_loss, test_acc = loss_and_accuracy(model, loss, ds.test, ds.scale)
+    # every rank evaluates its part of the test split; rank 0 alone wrote best.npz and records it
+    if run and ds.test is not None and best_params is not None and len(ds.test) and (run.best.exists() or not comm.is_root):
+        test_loss, test_acc = _evaluate(model, loss, ds.test, ds.scale, comm)
         result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
+        if not comm.is_root:
+            return result
         run.record_test(result.test, "early_stopped" if stopped_early else "completed", state.epoch)
         rep.test(result.test)
     return result

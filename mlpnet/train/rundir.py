@@ -77,14 +77,15 @@ class RunDir:
         checkpoint.save(self.last, model, {**meta, **resume_meta}, {**arrays, **resume_arrays})
         write_text(self.path / "metrics.csv", metrics_csv(history))
 
-    def adopt_best(self, resume: Path) -> np.ndarray | None:
-        """The best parameters so far of a resumed run; its best.npz is carried into this directory."""
+    def adopt_best(self, resume: Path, write: bool = True) -> np.ndarray | None:
+        """The best parameters so far of a resumed run; its best.npz is carried into this directory
+        (unless ``write`` is false: data-parallel ranks other than 0 only read)."""
         src = resume.parent / "best.npz"
         try:
             best = checkpoint.load(src)
         except MlpnetError:
             return None
-        if not self.best.exists():
+        if write and not self.best.exists():
             with atomic_write(self.best) as f:
                 f.write(src.read_bytes())
         return best.model.params.copy()
