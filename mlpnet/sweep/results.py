@@ -130,10 +130,14 @@ def plot(path: Path, spec: SweepSpec, results: list[TrialResult]) -> Path:
             ax.scatter(pos, y, s=22)
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, rotation=20, fontsize=8)
+            ax.set_xlim(-0.5, len(labels) - 0.5)
         else:
             ax.scatter(xs, y, s=22)
             if p.log_scale:
+                from matplotlib.ticker import NullFormatter
+
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short decade overlap
         ax.set_xlabel(p.key)
         ax.set_ylabel(spec.metric)
         ax.grid(alpha=0.3)
