@@ -255,3 +255,39 @@ def test_ctrl_c_keeps_finished_trials(tmp_path, small):
     assert len(rows) == 8 and 1 <= len(done) < 8 and {r["status"] for r in rows} <= {"ok", "pending"}
     for r in done:
         assert (tmp_path / "o" / f"trial-{int(r['trial']):03d}" / "best.npz").exists()
+
+
+def test_without_dask_one_line_names_the_extra(tmp_path, small, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_dask(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and (name == "dask" or name.startswith(("dask.", "distributed"))):
+            raise ImportError(name)
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    sw = _write(tmp_path, RANDOM)
+    r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1
+    assert r.output == 'error: the sweep command needs Dask distributed; pip install "mlpnet[sweep]"\n'
+
+
+def test_median_rule_stops_a_hopeless_trial(tmp_path, small):
+    pytest.importorskip("distributed")
+    from mlpnet.sweep import load, run_sweep
+
+    base = _base(small, "train.epochs=3")
+    text = "method: grid\nprune: median\nparameters:\n  optimizer.lr: {values: [0.005, 0.006, 0.007, 1.0e-7]}\n"
+    spec = load(_write(tmp_path, text), base)
+    lines = []
+    outcome = run_sweep(spec, base, tmp_path / "p", workers=1, echo=lines.append)
+    assert [r.status for r in outcome.results] == ["ok", "ok", "ok", "pruned"], lines
+    pruned = outcome.results[3]
+    assert pruned.epochs == 1 and pruned.error.startswith("pruned after epoch 1: best val_accuracy")
+    assert (tmp_path / "p" / "trial-004" / "best.npz").exists()  # what it trained is kept
+    # a pruned trial counts as done
+    again = run_sweep(spec, base, tmp_path / "p", workers=1, echo=lines.append)
+    assert again.ran == 0 and again.results[3].status == "pruned"

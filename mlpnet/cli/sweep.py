@@ -44,6 +44,6 @@ def sweep(sweep_file, config_path, overrides, out_dir, scheduler, workers):
     if outcome.best is not None:
         say(f"best: trial {outcome.best.trial:03d}, {spec.metric} {outcome.best.metric:.4f}; "
             f"mlpnet train -c {outcome.out / 'best.yaml'}")
-    failed = sum(r.status != "ok" for r in outcome.results)
+    failed = sum(r.status == "failed" for r in outcome.results)
     if failed:
         raise MlpnetError(f"{failed} of {len(outcome.results)} trial(s) failed; see results.csv")

@@ -20,12 +20,14 @@ from ..config import Config
 from ..fileio import write_text
 from .spec import SweepSpec, trial_config
 
-STATUSES = ("ok", "failed", "pending")
+STATUSES = ("ok", "pruned", "failed", "pending")
+DONE = ("ok", "pruned")
+"""Statuses a rerun does not run again."""
 
 
 @dataclass
 class TrialResult:
-    """The outcome of one trial (``status`` ok or failed; pending before it ran)."""
+    """The outcome of one trial (``status`` ok, pruned or failed; pending before it ran)."""
 
     trial: int
     params: dict[str, Any]

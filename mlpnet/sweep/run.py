@@ -8,6 +8,7 @@ of the same command picks up from there.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import math
@@ -17,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 from ..config import Config, apply_overrides, from_dict
 from ..errors import MlpnetError
@@ -48,14 +51,45 @@ class SweepOutcome:
     notes: list[str]
 
 
-def run_trial(cfg_dict: dict, out_dir: str, trial: int) -> dict:
+MIN_PEERS = 3
+"""Finished trials the median rule needs before it stops anything."""
+
+
+class _Pruned(Exception):
+    """Raised by the median rule between epochs: the trial stops, its run directory as saved."""
+
+
+def run_trial(cfg_dict: dict, out_dir: str, trial: int, prune: str = "none") -> dict:
     """Train one trial on a Dask worker; never raises for a failed run (the failure is the result).
 
-    Returns a mapping with ``status`` (ok or failed), ``metric``, ``seconds``, ``epochs``,
-    ``best_epoch`` and ``error`` (one line).
+    Returns a mapping with ``status`` (ok, pruned or failed), ``metric``, ``seconds``,
+    ``epochs``, ``best_epoch`` and ``error`` (one line).
     """
     from ..train.loop import fit  # the training stack is imported on the worker
     from ..train.report import Reporter
+
+    class MedianRule(Reporter):
+        """After each epoch, compare the best so far with finished trials' best after as many epochs."""
+
+        def __init__(self, echo):
+            super().__init__(echo)
+            self.best = math.nan
+            self.rows = 0
+
+        def epoch(self, row: dict, epochs: int, improved: bool) -> None:
+            super().epoch(row, epochs, improved)
+            self.rows += 1
+            v = row[monitor]
+            if not math.isnan(v) and (math.isnan(self.best) or (v > self.best if maximize else v < self.best)):
+                self.best = v
+            if row["epoch"] >= epochs:
+                return
+            peers = _peer_bests(out.parent, trial, monitor, maximize, row["epoch"])
+            if len(peers) >= MIN_PEERS:
+                median = float(np.median(peers))
+                if math.isnan(self.best) or (self.best < median if maximize else self.best > median):
+                    raise _Pruned(f"pruned after epoch {row['epoch']}: best {monitor} {self.best:.4f} is worse "
+                                  f"than the median {median:.4f} of {len(peers)} finished trials")
 
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -68,7 +102,13 @@ def run_trial(cfg_dict: dict, out_dir: str, trial: int) -> dict:
 
         try:
             cfg = from_dict(cfg_dict, f"trial {trial}")
-            r = fit(cfg, out, reporter=Reporter(echo))
+            monitor, maximize = cfg.train.monitor, cfg.train.monitor.endswith("accuracy")
+            rule = MedianRule(echo) if prune == "median" else Reporter(echo)
+            r = fit(cfg, out, reporter=rule)
+        except _Pruned as why:
+            echo(str(why))
+            return {"status": "pruned", "metric": rule.best, "seconds": time.perf_counter() - t0,
+                    "epochs": rule.rows, "error": str(why)}
         except MlpnetError as err:
             msg = str(err).replace("\n", " ")
             echo(f"error: {msg}")
@@ -81,6 +121,24 @@ def run_trial(cfg_dict: dict, out_dir: str, trial: int) -> dict:
     return {"status": "ok" if math.isfinite(value) else "failed", "metric": value,
             "seconds": time.perf_counter() - t0, "epochs": r.epochs, "best_epoch": r.best_epoch,
             "error": None if math.isfinite(value) else f"{r.monitor} was never finite"}
+
+
+def _peer_bests(root: Path, trial: int, monitor: str, maximize: bool, epoch: int) -> list[float]:
+    """Best ``monitor`` within the first ``epoch`` epochs of every other trial that finished (status ok)."""
+    out = []
+    for rec in root.glob("trial-*/trial.json"):
+        try:
+            d = json.loads(rec.read_text(encoding="utf-8"))
+            if d.get("status") != "ok" or d.get("trial") == trial:
+                continue
+            with open(rec.parent / "metrics.csv", encoding="utf-8") as f:
+                values = [float(row[monitor]) for row in csv.DictReader(f)
+                          if int(row["epoch"]) <= epoch and row[monitor] != ""]
+        except (OSError, ValueError, KeyError):
+            continue
+        if values:
+            out.append(max(values) if maximize else min(values))
+    return out
 
 
 def run_sweep(spec: SweepSpec, base: Config, out: str | Path, *, scheduler: str | None = None,
@@ -107,8 +165,8 @@ def run_sweep(spec: SweepSpec, base: Config, out: str | Path, *, scheduler: str 
     results: list[res.TrialResult] = []
     for i, params in enumerate(all_params, 1):
         rec = res.read_record(out, i)
-        results.append(rec if rec is not None and rec.status == "ok" else res.TrialResult(i, params))
-    todo = [r for r in results if r.status != "ok"]
+        results.append(rec if rec is not None and rec.status in res.DONE else res.TrialResult(i, params))
+    todo = [r for r in results if r.status not in res.DONE]
     done = len(results) - len(todo)
     if done == len(results):
         echo(f"all {done} trials already finished in {out}")
@@ -153,7 +211,7 @@ def _run_on_dask(spec, base, out, todo, results, scheduler, workers, echo) -> No
     try:
         for r in todo:
             cfg = apply_overrides(trial_config(base, r.params), ["train.threads=1"])
-            fut = client.submit(run_trial, cfg.to_dict(), str(res.trial_dir(out, r.trial)), r.trial,
+            fut = client.submit(run_trial, cfg.to_dict(), str(res.trial_dir(out, r.trial)), r.trial, spec.prune,
                                 key=f"mlpnet-sweep-{spec.name}-trial-{r.trial:03d}-{os.getpid()}-{time.time_ns()}",
                                 pure=False, retries=0)
             futures[fut] = r
@@ -171,10 +229,12 @@ def _run_on_dask(spec, base, out, todo, results, scheduler, workers, echo) -> No
             res.write_csv(out / "results.csv", spec, results)
             if r.status == "ok":
                 echo(f"trial {r.trial:0{width}d}/{len(results)} ok  {spec.metric} {r.metric:.4f}  ({r.seconds:.1f}s)")
+            elif r.status == "pruned":
+                echo(f"trial {r.trial:0{width}d}/{len(results)} {r.error}")
             else:
                 echo(f"trial {r.trial:0{width}d}/{len(results)} failed: {r.error}")
     except KeyboardInterrupt:
-        finished = sum(r.status == "ok" for r in results)
+        finished = sum(r.status in res.DONE for r in results)
         try:
             client.cancel(list(futures))
         except Exception:

@@ -6,6 +6,7 @@
     trials: 16              # random: how many; grid: optional, must equal the grid size
     metric: val_accuracy    # val_accuracy (maximised) or val_loss (minimised)
     seed: 0                 # draws are a function of (seed, trial number) alone
+    prune: median           # optional: stop trials worse than the median (default none)
     parameters:
       optimizer.lr: {distribution: loguniform, low: 1.0e-4, high: 1.0e-2}
       model.hidden: {values: [[128], [256, 128]]}
@@ -35,7 +36,8 @@ from ..errors import ConfigError
 METHODS = ("grid", "random")
 METRICS = {"val_accuracy": "max", "val_loss": "min"}
 DISTRIBUTIONS = ("uniform", "loguniform", "int_uniform")
-TOP_KEYS = ("name", "method", "trials", "metric", "seed", "parameters")
+TOP_KEYS = ("name", "method", "trials", "metric", "seed", "parameters", "prune")
+PRUNE_RULES = ("none", "median")
 PARAM_KEYS = ("values", "distribution", "low", "high")
 
 
@@ -82,6 +84,9 @@ class SweepSpec:
     metric: str
     seed: int
     parameters: tuple[Parameter, ...]
+    prune: str = "none"
+    """``median``: stop a trial whose best metric after an epoch is worse than the median of
+    finished trials' best after the same epoch (needs 3 finished trials)."""
     source: str = field(default="", compare=False)
 
     @property
@@ -94,7 +99,7 @@ class SweepSpec:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "method": self.method, "trials": self.trials, "metric": self.metric,
-                "seed": self.seed, "parameters": {p.key: p.to_dict() for p in self.parameters}}
+                "seed": self.seed, "prune": self.prune, "parameters": {p.key: p.to_dict() for p in self.parameters}}
 
     def trial_params(self) -> list[dict[str, Any]]:
         """The parameters of every trial, in trial order.
@@ -145,6 +150,7 @@ def load(path: str | Path, base: Config) -> SweepSpec:
     method = _choice(raw, "method", METHODS, src, default="random")
     metric = _choice(raw, "metric", tuple(METRICS), src, default="val_accuracy")
     seed = _int(raw, "seed", src, default=0, lo=0)
+    prune = _choice(raw, "prune", PRUNE_RULES, src, default="none")
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
         raise ConfigError(f"{src}: name: {name!r} must be a plain name (it names the folder sweeps/<name>)")
@@ -166,7 +172,7 @@ def load(path: str | Path, base: Config) -> SweepSpec:
     if base.data.val_size == 0 and "data.val_size" not in (p.key for p in params):
         raise ConfigError(f"{src}: metric: {metric} needs a validation split, but data.val_size is 0 "
                           "in the base config")
-    spec = SweepSpec(name, method, trials, metric, seed, params, source=src)
+    spec = SweepSpec(name, method, trials, metric, seed, params, prune=prune, source=src)
     for i, p in enumerate(spec.trial_params()):
         try:
             trial_config(base, p)
