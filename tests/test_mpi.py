@@ -165,3 +165,17 @@ def test_config_error_under_mpirun_is_one_line(blobs, tmp_path):
     assert r.returncode == 2 or r.returncode != 0
     ours = [line for line in r.stderr.splitlines() if line.startswith("error")]
     assert ours == ["error: --set model.dropuot=0.1: unknown key 'model.dropuot' (did you mean 'dropout'?)"], r.stderr
+
+
+@needs_mpirun
+def test_a_rank_without_rows_in_the_last_batch_keeps_in_step(blobs, tmp_path):
+    """500 rows in batches of 7 end with 3 rows for 4 ranks: one rank has none, and only draws the masks."""
+    extra = ["train.batch_size=7", "model.hidden=[16]"]
+    one = _train(blobs, tmp_path / "one", extra=extra)
+    four = _train(blobs, tmp_path / "four", ranks=4, extra=extra)
+    assert one.returncode == 0 and four.returncode == 0, four.stderr
+    from mlpnet import checkpoint
+
+    a, b = checkpoint.load(tmp_path / "one" / "last.npz"), checkpoint.load(tmp_path / "four" / "last.npz")
+    assert a.meta["rng"] == b.meta["rng"]
+    assert np.max(np.abs(a.model.params - b.model.params)) < 1e-5
