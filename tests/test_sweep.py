@@ -38,7 +38,8 @@ def small(tmp_path) -> Path:
 
 def _base(npz, *extra):
     return config.load(None, ["data.dataset=npz", f"data.path={npz}", "data.val_size=60", "model.hidden=[8]",
-                              "train.epochs=1", "train.batch_size=32", *extra])
+                              "train.epochs=1", "train.batch_size=32", "train.min_steps=0", "train.min_batches=0",
+                              *extra])
 
 
 def _write(tmp_path, text, name="sw.yaml") -> Path:
@@ -113,7 +114,8 @@ def test_local_cluster_sweep_then_rerun_resumes(tmp_path, small, monkeypatch):
     monkeypatch.chdir(tmp_path)
     sw = _write(tmp_path, RANDOM)
     base = ["--set", "data.dataset=npz", "--set", f"data.path={small}", "--set", "data.val_size=60",
-            "--set", "train.epochs=1", "--set", "train.batch_size=32"]
+            "--set", "train.epochs=1", "--set", "train.batch_size=32",
+            "--set", "train.min_steps=0", "--set", "train.min_batches=0"]
     t0 = time.perf_counter()
     r = CliRunner().invoke(cli, ["sweep", str(sw), *base, "--workers", "2"])
     first = time.perf_counter() - t0
@@ -167,7 +169,8 @@ def test_failing_trial_is_recorded_and_others_go_on(tmp_path, small, monkeypatch
     monkeypatch.chdir(tmp_path)
     sw = _write(tmp_path, f"method: grid\nparameters:\n  data.path: {{values: ['{small}', '{tmp_path / 'gone.npz'}']}}\n")
     r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
-                                 "--set", "data.val_size=60", "--set", "train.epochs=1", "--workers", "1"])
+                                 "--set", "data.val_size=60", "--set", "train.epochs=1", "--set", "train.min_steps=0",
+                                 "--workers", "1"])
     assert r.exit_code == 1
     assert r.output.strip().endswith("error: 1 of 2 trial(s) failed; see results.csv")
     rows = _rows(tmp_path / "sweeps" / "sw" / "results.csv")
@@ -236,7 +239,8 @@ def test_ctrl_c_keeps_finished_trials(tmp_path, small):
 
     sw = _write(tmp_path, RANDOM.replace("trials: 4", "trials: 8"))
     cmd = [sys.executable, "-m", "mlpnet", "sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
-           "--set", "data.val_size=60", "--set", "train.epochs=1", "--workers", "1", "--out", str(tmp_path / "o")]
+           "--set", "data.val_size=60", "--set", "train.epochs=1", "--set", "train.min_steps=0", "--workers", "1",
+           "--out", str(tmp_path / "o")]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -277,10 +277,11 @@ def _finish(cfg: Config, run: RunDir | None, model, loss, ds, state: TrainState,
     if best_params is not None:
         model.params[...] = best_params
     # every rank evaluates its part of the test split; rank 0 alone wrote best.npz and records it
-    if run and ds.test is not None and best_params is not None and len(ds.test) and (run.best.exists() or not comm.is_root):
+    # (the condition is the same on every rank, so all of them reach the reduction)
+    if run and ds.test is not None and best_params is not None and len(ds.test) and (comm.size > 1 or run.best.exists()):
         test_loss, test_acc = _evaluate(model, loss, ds.test, ds.scale, comm)
         result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
-        if not comm.is_root:
+        if not comm.is_root or not run.best.exists():
             return result
         run.record_test(result.test, "early_stopped" if stopped_early else "completed", state.epoch)
         rep.test(result.test)
