@@ -258,11 +258,15 @@ def _set_dotted(raw: dict, parts: list[str], value: Any, cls: type, source: str)
             raise ConfigError(f"{source}: unknown key {dotted!r}{_did_you_mean(part, names, '.'.join(parts[:i]))}")
         hint = _hints(node_cls)[part]
         if i == len(parts) - 1:
+            if is_dataclass(hint) and not isinstance(value, dict):
+                raise ConfigError(f"{source}: {dotted} is a section; set its keys, e.g. {dotted}.{fields(hint)[0].name}=...")
             node[part] = value
             return
         if not is_dataclass(hint):
             raise ConfigError(f"{source}: {'.'.join(parts[:i + 1])} is not a section; cannot set {'.'.join(parts)}")
-        node = node.setdefault(part, {})
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
         node_cls = hint
 
 
