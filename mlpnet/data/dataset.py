@@ -40,6 +40,10 @@ class Dataset:
     """Factor turning stored values into network inputs (1/255 for uint8 images)."""
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     """Standardization statistics (``mean``, ``std``) of tabular features, else empty."""
+    name: str = ""
+    """The dataset actually used, when it differs from ``data.dataset`` (``mnist-sample`` for ``mnist``)."""
+    notes: list[str] = field(default_factory=list)
+    """One-line notes for the user on how the data was read (fallbacks, guesses, skipped files)."""
 
     @property
     def n_features(self) -> int:

@@ -372,6 +372,11 @@ def _background_map(x: np.ndarray) -> np.ndarray:
     med = np.median(np.stack([g[i : i + ny, j : j + nx] for i in range(3) for j in range(3)]), axis=0)
     contrast = float(_mean2x2(x).max()) - float(np.median(grid))
     grid = np.where(grid - med > 0.3 * contrast, med, grid)
+    # A solid shape filling most of the picture leaves no paper in its blocks nor their neighbours:
+    # the paper's level cannot exceed what the border shows (plus the border's own lighting spread).
+    border = _border(x)
+    lo, mid, hi = np.percentile(border, [10, 50, 90])
+    grid = np.minimum(grid, mid + max(MIN_CONTRAST, float(hi - lo)))
     grid = np.pad(grid, 1, mode="reflect", reflect_type="odd") if min(ny, nx) > 1 else np.pad(grid, 1, mode="edge")
     up = Image.fromarray(grid.astype(np.float32), "F").resize(
         (w, h), Image.Resampling.BILINEAR, box=(1.0, 1.0, 1.0 + w / s, 1.0 + h / s)
@@ -385,6 +390,9 @@ def _remove_background(x: np.ndarray, name: str) -> np.ndarray:
     sample = d[::2, ::2] if d.size > 4096 else d
     med = np.median(sample)
     sigma = 1.4826 * float(np.median(np.abs(sample - med)))  # robust noise std (MAD)
+    # Ink covering half the picture inflates that estimate; the border is mostly paper.
+    edge = _border(d)
+    sigma = min(sigma, 1.4826 * float(np.median(np.abs(edge - np.median(edge)))))
     peak = float(_mean2x2(d).max())
     if peak < max(MIN_CONTRAST, 2 * NOISE_SIGMAS * sigma):
         raise ImageError(f"{name}: no ink found (blank image?)")

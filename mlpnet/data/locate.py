@@ -20,7 +20,8 @@ from .download import DATASETS, FILES, fetch
 from ..errors import DataError, DownloadError
 from .idx import read_idx_pair
 
-__all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_home", "find_files", "load_idx_dir", "load_named", "search_dirs"]
+__all__ = ["DATA_ENV", "SAMPLES", "SYSTEM_DIRS", "cache_home", "find_files", "load_idx_dir", "load_named",
+           "load_sample", "search_dirs"]
 
 DATA_ENV = "MLPNET_DATA"
 # Debian's dataset-fashion-mnist package installs into /usr/share/datasets/fashion-mnist/.
@@ -29,6 +30,14 @@ SYSTEM_DIRS: tuple[Path, ...] = (Path("/usr/local/share/datasets"), Path("/usr/s
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+SAMPLES_DIR = Path(__file__).with_name("samples")
+SAMPLES: dict[str, tuple[str, int]] = {"mnist-sample": ("mnist", 8000)}
+"""Datasets shipped inside the package: name -> (the full dataset it samples, training rows).
+
+``mnist-sample`` is MNIST's 10,000 test digits (CC BY-SA 3.0, Yann LeCun and Corinna
+Cortes): the first 8,000 are its training set (validation included), the last 2,000
+its test set, a fixed split so every run and ``evaluate`` see the same one."""
 _CACHE_VERSION = 1
 
 
@@ -171,6 +180,22 @@ def load_named(
     else:
         why = "download is off"
     raise DownloadError(f"{name} not found: put {wanted} (or uncompressed) into one of {where}{seen}; {why}")
+
+
+def load_sample(name: str) -> Split:
+    """Load a dataset shipped inside the package (see :data:`SAMPLES`), split as it defines.
+
+    Returns
+    -------
+    x_train, y_train, x_test, y_test : np.ndarray
+        uint8 ``(N, 28, 28)`` images and int64 ``(N,)`` labels.
+    """
+    if name not in SAMPLES:
+        raise DataError(f"unknown sample dataset {name!r}; valid: {', '.join(sorted(SAMPLES))}")
+    folder = SAMPLES_DIR / name
+    x, y = read_idx_pair(folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz")
+    n = SAMPLES[name][1]
+    return x[:n], y[:n], x[n:], y[n:]
 
 
 def _load_cached(files: list[Path]) -> Split:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import DownloadError
 from .dataset import Dataset, image_dataset
-from .locate import load_idx_dir, load_named
+from .locate import SAMPLES, cache_home, load_idx_dir, load_named, load_sample
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -26,6 +27,7 @@ class NamedDataset:
 
 CATALOG: dict[str, NamedDataset] = {d.name: d for d in (
     NamedDataset("mnist", tuple(str(i) for i in range(10))),
+    NamedDataset("mnist-sample", tuple(str(i) for i in range(10))),
     NamedDataset("fashion-mnist", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"), preprocess="fit"),
 )}
@@ -35,9 +37,27 @@ CATALOG: dict[str, NamedDataset] = {d.name: d for d in (
 def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
     """A named dataset, from the first folder that holds it (downloaded if none does)."""
     entry = CATALOG[cfg.dataset]
-    x_tr, y_tr, x_te, y_te = load_named(entry.name, cfg.path, download=cfg.download, progress=progress)
+    notes = []
+    if entry.name in SAMPLES:
+        x_tr, y_tr, x_te, y_te = load_sample(entry.name)
+    else:
+        try:
+            x_tr, y_tr, x_te, y_te = load_named(entry.name, cfg.path, download=cfg.download, progress=progress)
+        except DownloadError:
+            sample = next((s for s, (full, _) in SAMPLES.items() if full == entry.name), None)
+            if cfg.path is not None or sample is None:
+                raise
+            # Not on the machine and not downloadable: the digits shipped inside the package still train.
+            x_tr, y_tr, x_te, y_te = load_sample(sample)
+            why = "downloading is off" if not cfg.download else "the download failed"
+            notes.append(f"{entry.name} is not on this machine ({why}): training on {sample}, the "
+                         f"{len(y_tr) + len(y_te):,} MNIST test digits shipped with mlpnet ({len(y_tr):,} train, "
+                         f"{len(y_te):,} test); for full {entry.name} put its four files into "
+                         f"{cache_home() / entry.name}")
+            entry = CATALOG[sample]
     ds = image_dataset(x_tr, y_tr, x_te, y_te, list(entry.classes), entry.name)
     ds.input["preprocess"] = entry.preprocess
+    ds.name, ds.notes = entry.name, notes
     return ds
 
 

@@ -85,6 +85,11 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     ds = dataset or data.load(cfg.data, cfg.seed, progress=rep.progress)  # a wrong data path is reported first
     if run:
         run.check(resume, overwrite)
+    for note in ds.notes:
+        rep.echo(f"note: {note}")
+    if ds.name and ds.name != cfg.data.dataset:
+        # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
+        cfg.data.dataset = ds.name
     n = len(ds.train)
     batch = batch_for(cfg, n)
     check_memory(cfg, ds.n_features, ds.n_classes, batch)
@@ -118,7 +123,8 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
         rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
 
     batcher = data.Batcher(ds.train, ds.scale, batch, model.dtype)
-    base_meta = {"mlpnet_version": __version__, "classes": ds.classes, "input": ds.input,
+    base_meta = {"mlpnet_version": __version__, "dataset": ds.name or cfg.data.dataset, "classes": ds.classes,
+                 "input": ds.input,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
     arrays = {f"input.{k}": v for k, v in ds.stats.items()}
     displace = write and overwrite and resume is None and run.holds_model()
