@@ -18,6 +18,7 @@ from typing import Any, Union
 
 import yaml
 
+from .data.csv import MISSING_MODES
 from .data.load import FORMATS, NEEDS_PATH
 from .errors import ConfigError
 from .nn import activations, initializers, losses, optimizers, schedules
@@ -52,7 +53,11 @@ class DataConfig:
     val_size: Union[int, float] = _opt(0.1, lo=0)
     val_max: int = _opt(5000, lo=1)
     download: bool = True
-    label_column: str = "label"
+    label_column: Union[int, str] = "label"
+    header: bool = True
+    delimiter: str | None = None
+    ignore_columns: list[Union[int, str]] = _opt(factory=list)
+    missing: str = _opt("error", choices=MISSING_MODES)
     test_path: str | None = _opt(None, path=True)
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True)
     image_mode: str = _opt("gray", choices=("gray", "rgb"))
@@ -387,6 +392,9 @@ def _check_cross(cfg: Config, source: str) -> None:
                           "fraction in [0, 1)")
     if cfg.data.dataset in NEEDS_PATH and not cfg.data.path:
         raise ConfigError(f"{source}: data.path: dataset {cfg.data.dataset!r} needs data.path")
+    if cfg.data.delimiter is not None and len(cfg.data.delimiter) != 1:
+        raise ConfigError(f"{source}: data.delimiter: {cfg.data.delimiter!r} must be one character "
+                          "(e.g. ';' or \"\\t\" for tab), or null to detect it")
     if cfg.schedule.warmup_epochs > cfg.train.epochs:
         raise ConfigError(f"{source}: schedule.warmup_epochs: {cfg.schedule.warmup_epochs} is longer than "
                           f"train.epochs ({cfg.train.epochs})")

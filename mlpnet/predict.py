@@ -8,7 +8,9 @@ standardized with the statistics stored in the checkpoint.
 
 from __future__ import annotations
 
+import csv
 import glob
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +36,15 @@ class Prediction:
     probability: float
     top_k: list[dict]
     row: int | None = None
+    id: str | None = None
+    """For CSV rows: the value of the file's id column (``ImageId``, ``id``...), else the row number."""
 
     def to_dict(self) -> dict:
         d = {"file": self.file, "index": self.index, "label": self.label, "probability": self.probability,
              "top_k": self.top_k}
         if self.row is not None:
             d["row"] = self.row
+            d["id"] = self.id
         return d
 
 
@@ -48,6 +53,10 @@ class Results:
     predictions: list[Prediction] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     saved: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    id_column: str | None = None
+    """The id column of the CSV input (first file that has one), for ``--output``."""
+    image_model: bool = False
 
 
 def expand_inputs(items: list[str]) -> tuple[list[Path], list[str]]:
@@ -90,16 +99,19 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
     """
     ckpt = checkpoint.load(model_path)
     info = ckpt.meta.get("input", {})
-    res = Results()
+    res = Results(image_model=info.get("kind") == "image")
     paths, res.errors = expand_inputs(items)
-    rows, names, row_ids, images = [], [], [], []
+    rows, names, row_ids, ids, images = [], [], [], [], []
     for path in paths:
         try:
             if path.suffix.lower() == ".csv":
-                x = _csv_rows(path, ckpt)
-                rows.append(x)
-                names.extend([str(path)] * len(x))
-                row_ids.extend(range(1, len(x) + 1))
+                got = _csv_rows(path, ckpt)
+                rows.append(got.x)
+                names.extend([str(path)] * len(got.x))
+                row_ids.extend(range(1, len(got.x) + 1))
+                ids.extend(got.ids)
+                res.notes.extend(got.notes)
+                res.id_column = res.id_column or got.id_column
                 continue
             img = _image_input(path, info)
         except MlpnetError as err:
@@ -109,6 +121,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
         rows.append(img.reshape(1, -1).astype(np.float32) / 255.0)
         names.append(str(path))
         row_ids.append(None)
+        ids.append(None)
         if save_dir is not None:
             res.saved.append(_save_input(img, path, Path(save_dir), res.saved))
     if not rows:
@@ -121,7 +134,8 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
     for i, name in enumerate(names):
         best = [{"index": int(j), "label": classes[j], "probability": float(probs[i, j])} for j in top[i]]
         res.predictions.append(Prediction(file=name, index=best[0]["index"], label=best[0]["label"],
-                                          probability=best[0]["probability"], top_k=best, row=row_ids[i]))
+                                          probability=best[0]["probability"], top_k=best, row=row_ids[i],
+                                          id=ids[i]))
     return res
 
 
@@ -132,13 +146,43 @@ def _image_input(path: Path, info: dict) -> np.ndarray:
     return images.network_image(images.load_image(path), info, name=str(path))
 
 
-def _csv_rows(path: Path, ckpt: checkpoint.Checkpoint) -> np.ndarray:
+def _csv_rows(path: Path, ckpt: checkpoint.Checkpoint) -> csv_data.Rows:
+    """Network inputs (n, d) float32 for the rows of a CSV file, with their ids."""
     info = ckpt.meta.get("input", {})
-    if info.get("kind") != "tabular":
-        raise DataError(f"{path}: this model reads images, not CSV rows")
-    x = csv_data.read_feature_csv(path, info["features"])
-    stats = ckpt.group("input")
-    return Standardizer(stats["mean"], stats["std"]).apply(x)
+    if info.get("kind") == "tabular":
+        got = csv_data.read_rows(path, info.get("csv"), info["features"])
+        stats = ckpt.group("input")
+        got.x = Standardizer(stats["mean"], stats["std"]).apply(got.x)
+        return got
+    if info.get("channels", 1) == 1 and (info.get("height"), info.get("width")) == (28, 28):
+        got = csv_data.read_pixel_rows(path)  # Kaggle's test.csv: 784 pixel columns, one image per row
+        got.x = got.x.astype(np.float32) / 255.0
+        return got
+    raise DataError(f"{path}: this model reads {info.get('height')}x{info.get('width')} images, not CSV rows")
+
+
+def write_csv(res: Results, out: str | Path) -> Path:
+    """Write one row per prediction: the id, the label and its probability (a Kaggle-style submission).
+
+    The id column is the input file's (``ImageId``, ``id``...); without one, images from a
+    CSV are numbered ``ImageId`` 1..N with a ``Label`` column, as Kaggle's digit recognizer
+    expects, other rows ``id`` 1..N; image files are named by their path (``file``).
+    """
+    if res.id_column:
+        head = (res.id_column, "label")
+    elif res.predictions and all(p.row is not None for p in res.predictions):
+        head = ("ImageId", "Label") if res.image_model else ("id", "label")
+    else:
+        head = ("file", "label")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*head, "probability"])
+    for p in res.predictions:
+        w.writerow([p.id if p.row is not None else p.file, p.label, f"{p.probability:.6f}"])
+    out = Path(out)
+    with atomic_write(out) as f:
+        f.write(buf.getvalue().encode("utf-8"))
+    return out
 
 
 def _save_input(img: np.ndarray, path: Path, out_dir: Path, taken: list[Path]) -> Path:

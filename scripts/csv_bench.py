@@ -3,7 +3,7 @@
 Writes Fashion-MNIST's 60,000 training images (Debian's ``dataset-fashion-mnist``) as a
 Kaggle-style CSV (``label,pixel1..pixel784``, 133 MB), then reads it with
 
-- ``mlpnet``: ``mlpnet.tabular.read_csv`` (what ``data.dataset: csv`` does),
+- ``mlpnet``: ``mlpnet.data.csv.read_csv`` (what ``data.dataset: csv`` does),
 - ``pandas``: ``pandas.read_csv`` with its C parser (if pandas is installed),
 - ``np.loadtxt``: NumPy's C parser straight into float32,
 
@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlpnet.idx import read_idx_pair  # noqa: E402
+from mlpnet.data.idx import read_idx_pair  # noqa: E402
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -46,7 +46,7 @@ import numpy as np
 if method == "pandas":
     import pandas as pd
 elif method == "mlpnet":
-    from mlpnet.tabular import read_csv
+    from mlpnet.data.csv import read_csv
 base = rss("VmRSS:")
 t0 = time.perf_counter()
 if method == "mlpnet":

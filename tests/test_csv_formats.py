@@ -16,7 +16,8 @@ from PIL import Image
 from mlpnet import checkpoint
 from mlpnet.cli import cli
 from mlpnet.errors import DataError
-from mlpnet.tabular import CsvOptions, Standardizer, read_csv, read_pixel_rows, read_rows
+from mlpnet.data.csv import CsvOptions, read_csv, read_pixel_rows, read_rows
+from mlpnet.data.transforms import Standardizer
 
 
 def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:

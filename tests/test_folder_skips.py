@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageDraw
 from test_owndata import _folder
 
-from mlpnet import config, data, preprocess
+from mlpnet import config, data
+from mlpnet.data import images as preprocess
 from mlpnet.errors import DataError
 
 

@@ -44,7 +44,8 @@ def test_csv_string_labels_standardized_and_stored(tmp_path):
     assert r.test["accuracy"] > 0.9 and r.test["n"] == 60  # data.test_size 0.2 held out
     ckpt = checkpoint.load(tmp_path / "run/best.npz")
     assert ckpt.classes == ["cat", "dog", "eel"]
-    assert ckpt.meta["input"] == {"kind": "tabular", "features": ["f1", "f2", "f3", "f4"]}
+    assert ckpt.meta["input"]["kind"] == "tabular" and ckpt.meta["input"]["features"] == ["f1", "f2", "f3", "f4"]
+    assert [c["name"] for c in ckpt.meta["input"]["csv"]["columns"]] == ["f1", "f2", "f3", "f4"]
     stats = ckpt.group("input")
     assert stats["mean"].shape == (4,) and stats["std"][1] > 10 * stats["std"][0]  # scales were learned
 

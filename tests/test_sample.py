@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mlpnet import config, data, sources
+from mlpnet import config, data
+from mlpnet.data import locate as sources
 
 
 def test_sample_is_package_data_with_a_fixed_split() -> None:
     x_tr, y_tr, x_te, y_te = sources.load_sample("mnist-sample")
     assert x_tr.shape == (8000, 28, 28) and x_te.shape == (2000, 28, 28) and x_tr.dtype == np.uint8
     assert np.bincount(y_tr, minlength=10).min() > 600 and set(np.unique(y_te)) == set(range(10))
-    ds = data.load(config.load(None, ["data.dataset=mnist-sample", "data.val_size=800"]).data, seed=0)
+    ds = data.load(config.load(None, ["data.dataset=mnist-sample", "data.val_size=0.1"]).data, seed=0)
     assert ds.name == "mnist-sample" and (len(ds.train), len(ds.val), len(ds.test)) == (7200, 800, 2000)
 
 

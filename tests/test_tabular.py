@@ -169,8 +169,10 @@ def test_empty_value(tmp_path: Path, parser: str) -> None:
     one_line_error(write(tmp_path, "a,b,label\n1,,0\n"), r"line 2, column 'b': empty value")
 
 
-def test_nan_value_is_rejected(tmp_path: Path, parser: str) -> None:
-    one_line_error(write(tmp_path, "a,b,label\n1,2,0\n1,nan,0\n"), r"line 3, column 'b'.*finite")
+def test_nan_is_a_missing_value_and_inf_is_rejected(tmp_path: Path, parser: str) -> None:
+    msg = one_line_error(write(tmp_path, "a,b,label\n1,2,0\n1,nan,0\n"), r"line 3, column 'b': missing value 'nan'")
+    assert "data.missing: drop" in msg
+    one_line_error(write(tmp_path, "a,b,label\n1,2,0\n1,inf,0\n"), r"line 3, column 'b'.*finite")
 
 
 def test_ragged_row(tmp_path: Path, parser: str) -> None:

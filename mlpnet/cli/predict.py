@@ -17,18 +17,26 @@ from .options import handle_errors, json_option, model_option
 @json_option
 @click.option("--save-preprocessed", "save_dir", type=click.Path(path_type=Path), default=None,
               help="Write the 28x28 image the network actually saw into this folder.")
+@click.option("--output", "output", type=click.Path(path_type=Path), default=None,
+              help="Also write the predictions as CSV (id, label, probability), one row per input.")
 @handle_errors
-def predict(inputs, model_path, top_k, as_json, save_dir):
+def predict(inputs, model_path, top_k, as_json, save_dir, output):
     """Classify images (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, or CSV rows.
 
     Photos and drawings of digits, dark ink on light paper included, are normalised the
     way MNIST was (see --save-preprocessed for what the network saw).
     """
     from ..errors import MlpnetError
-    from ..predict import format_prediction, predict_files
+    from ..predict import format_prediction, predict_files, write_csv
     from ..train.rundir import default_model
 
+    if output is not None and output.is_dir():
+        raise MlpnetError(f"{output}: --output needs a file name, and this is a folder")
     res = predict_files(model_path or default_model(), list(inputs), top_k=top_k, save_dir=save_dir)
+    for note in res.notes:
+        click.echo(f"note: {note}", err=True)
+    if output is not None and res.predictions:
+        click.echo(f"wrote {write_csv(res, output)} ({len(res.predictions)} rows)", err=True)
     if as_json:
         import json
 

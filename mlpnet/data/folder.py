@@ -36,6 +36,7 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     if not classes:
         raise DataError(f"{train_root}: no class sub-folders with images (expected {train_root}/<class>/<image>.png)")
     read = _ImageReader(cfg)
+    notes = _empty_class_note(train_root)
     x_tr, y_tr = _read_tree(train_root, classes, read)
     if split_dirs and (root / "test").is_dir():
         x_te, y_te = _read_tree(root / "test", classes, read)
@@ -49,7 +50,21 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     else:
         h, w = read.size
         info = {"kind": "image", "height": h, "width": w, "channels": 3, "preprocess": "resize"}
-    return Dataset(train=tr, val=None, test=te, classes=list(classes), input=info, scale=1.0 / 255.0)
+    if read.skipped:
+        notes.append(f"skipped {len(read.skipped)} of {read.count} images that could not be used "
+                     f"(first: {read.skipped[0]})")
+    return Dataset(train=tr, val=None, test=te, classes=list(classes), input=info, scale=1.0 / 255.0, notes=notes)
+
+
+def _empty_class_note(root: Path) -> list[str]:
+    """A note naming the sub-folders of ``root`` that hold no images, so are not classes."""
+    found = class_folders(root)
+    empty = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                   and p.name not in found)
+    if not empty:
+        return []
+    shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+    return [f"{root}: folder(s) {shown} hold no images and are not classes"]
 
 
 def class_folders(root: Path) -> dict[str, list[Path]]:
@@ -71,10 +86,13 @@ def _read_tree(root: Path, classes: list[str], read) -> tuple[np.ndarray, np.nda
     rows, labels = [], []
     for k, name in enumerate(classes):
         for f in found.get(name, []):
-            rows.append(read(f))
-            labels.append(k)
+            row = read(f)
+            if row is not None:
+                rows.append(row)
+                labels.append(k)
     if not rows:
-        raise DataError(f"{root}: no images found (expected {root}/<class>/<image>.png)")
+        why = f"; every image was skipped (first: {read.skipped[0]})" if read.skipped else ""
+        raise DataError(f"{root}: no images found (expected {root}/<class>/<image>.png){why}")
     return np.stack(rows), np.asarray(labels, np.int64)
 
 
@@ -85,8 +103,13 @@ class _ImageReader:
         self.mode = cfg.image_mode
         self.size = (cfg.image_size, cfg.image_size) if cfg.image_size else None
         self.first: Path | None = None
+        self.count = 0
+        self.skipped: list[str] = []
+        """One message per image left out: unreadable, or no ink. One bad file among thousands
+        should not stop a run; a note counts them and names the first."""
 
-    def __call__(self, path: Path) -> np.ndarray:
+    def __call__(self, path: Path) -> np.ndarray | None:
+        self.count += 1
         try:
             img = images.load_image(path)
             if self.mode == "gray":
@@ -101,4 +124,5 @@ class _ImageReader:
                     "preprocess": "resize"}
             return images.network_image(img, info, name=str(path)).reshape(-1)
         except ImageError as err:
-            raise DataError(str(err)) from None
+            self.skipped.append(str(err))
+            return None

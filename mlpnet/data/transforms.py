@@ -7,6 +7,7 @@ tabular features are standardized. A checkpoint stores the transform (``input.me
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,18 +42,27 @@ class Standardizer:
         if x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(f"x must be a non-empty (n, d) array, got shape {x.shape}")
         # float64 accumulation: float32 sums over ~1e5 rows lose digits.
-        mean = x.mean(axis=0, dtype=np.float64)
-        std = x.std(axis=0, dtype=np.float64)
+        if x.dtype.kind == "f" and np.isnan(x).any():
+            # Missing values (data.missing: mean) are left out of the statistics, then filled by apply.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: mean 0, std 1
+                mean = np.nan_to_num(np.nanmean(x, axis=0, dtype=np.float64))
+                std = np.nan_to_num(np.nanstd(x, axis=0, dtype=np.float64))
+        else:
+            mean = x.mean(axis=0, dtype=np.float64)
+            std = x.std(axis=0, dtype=np.float64)
         std[std == 0] = 1.0
         return cls(mean, std)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        """Standardize ``x`` of shape (n, d) in place if it is float32, else a float32 copy."""
+        """Standardize ``x`` of shape (n, d) in place if it is float32, else a float32 copy; NaN becomes 0."""
         if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
             raise ValueError(f"x must have shape (n, {self.mean.shape[0]}), got {x.shape}")
         out = x if x.dtype == np.float32 and x.flags.writeable else x.astype(np.float32)
         out -= self.mean
         out /= self.std
+        # A missing value (NaN) takes the training mean, which is 0 once standardized.
+        np.nan_to_num(out, copy=False, nan=0.0)
         return out
 
     def __repr__(self) -> str:
