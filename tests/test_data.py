@@ -52,7 +52,8 @@ def test_csv_is_standardized_with_training_statistics_only(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,c,label\n" + "\n".join(f"{r[0]},{r[1]},{r[2]},{lab}" for r, lab in zip(x, y)))
     ds = _load("data.dataset=csv", f"data.path={path}")
-    assert ds.input == {"kind": "tabular", "features": ["a", "b", "c"]} and ds.classes == ["big", "small"]
+    assert ds.input["kind"] == "tabular" and ds.input["features"] == ["a", "b", "c"] and ds.classes == ["big", "small"]
+    assert [c["name"] for c in ds.input["csv"]["columns"]] == ["a", "b", "c"]  # how predict reads new rows
     assert len(ds.test) == 40 and len(ds.val) == 16 and len(ds.train) == 144
     np.testing.assert_allclose(ds.train.x.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(ds.train.x.std(axis=0), 1, atol=1e-4)

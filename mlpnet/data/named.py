@@ -27,9 +27,9 @@ class NamedDataset:
 
 CATALOG: dict[str, NamedDataset] = {d.name: d for d in (
     NamedDataset("mnist", tuple(str(i) for i in range(10))),
-    NamedDataset("mnist-sample", tuple(str(i) for i in range(10))),
     NamedDataset("fashion-mnist", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"), preprocess="fit"),
+    NamedDataset("mnist-sample", tuple(str(i) for i in range(10))),
 )}
 """The catalog of named datasets; where their files are published is in ``download.DATASETS``."""
 
