@@ -5,15 +5,20 @@ Fashion-MNIST with mlpnet's own parts, timing each phase of every step, and prin
 
 * per batch, inside the training loop: gather, forward, loss, backward, Adam, and the
   eight matrix products alone (the floor) on the same buffers, measured in this process;
+* the step time of every epoch, and the drift (median of the last 3 epochs over the
+  fastest): with ``--no-flush`` the optimizer never flushes tiny moments to zero, so
+  subnormal numbers build up in Adam's state and the later epochs slow down;
 * the time left for everything that is not a matrix product if an epoch is to take at
-  most 1.4x the floor, beside what each non-product phase costs on its own, with warm
-  caches (a lower bound for it);
+  most 1.6x the floor, beside what each non-product phase costs on its own, with warm
+  caches (a lower bound for it), and the cost of the subnormal flush;
+* with ``--augment``: what the batch augmentation (mlpnet.augment) adds per batch;
 * with ``--threads-test``: what handing work to a second Python thread costs, how much
   element-wise work two threads get through, and Adam split across two threads.
 
 Usage::
 
-    python scripts/profile_step.py                 # all BLAS threads, 5 epochs
+    python scripts/profile_step.py                 # all BLAS threads, 10 epochs
+    python scripts/profile_step.py --no-flush      # the same without the subnormal flush
     python scripts/profile_step.py --threads 1
     python scripts/profile_step.py --threads-test
 
@@ -34,12 +39,14 @@ from threadpoolctl import threadpool_limits
 from bench import step_products  # scripts/bench.py, beside this file
 from mlpnet import data
 from mlpnet.data import dataset as splits, locate as sources
+from mlpnet.data.augment import Augmenter
 from mlpnet.nn import losses, optimizers as optim
 from mlpnet.nn.model import MLP, Architecture
 
 SIZES = (784, 128, 64, 10)
 BATCH = 128
 PHASES = ("gather", "forward", "loss", "backward", "adam")
+FLOOR_TARGET = 1.6
 
 
 class Step:
@@ -77,9 +84,10 @@ class Step:
         step_products(self.xb, m.weights, ws.z, ws.delta, m.grad_weights)
 
 
-def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, float]:
+def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, float, list[float]]:
     """Median per-batch seconds of each phase over ``epochs`` epochs and of the products alone
-    (timed after each epoch), and the median over epochs of step time / products time."""
+    (timed after each epoch), the median over epochs of step time / products time, and the
+    mean step time of every epoch."""
     rng, pc = np.random.default_rng(2), time.perf_counter
     per_epoch, floor = [], []
     calls = (step.forward, step.loss_, step.backward, step.adam)
@@ -102,7 +110,31 @@ def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, f
         floor.append((pc() - t0) / nb)
     med = np.median(per_epoch, axis=0)
     paired = statistics.median(e.sum() / f for e, f in zip(per_epoch, floor))
-    return dict(zip(PHASES, med)), statistics.median(floor), paired
+    return dict(zip(PHASES, med)), statistics.median(floor), paired, [float(e.sum()) for e in per_epoch]
+
+
+def subnormals(a: np.ndarray) -> int:
+    """How many entries of ``a`` are subnormal (non-zero and below the smallest normal number)."""
+    m = np.abs(a)
+    return int(np.count_nonzero((m > 0) & (m < np.finfo(a.dtype).tiny)))
+
+
+def augment_cost(x: np.ndarray, reps: int = 200) -> dict[str, float]:
+    """Median per-batch seconds of the augmentations a config can ask for, on real batches."""
+    rng = np.random.default_rng(4)
+    batch = x[:BATCH].astype(np.float32) / 255
+    out = {}
+    for name, kw in (("shift 2", {"shift": 2}), ("shift 1 + mirror", {"shift": 1, "hflip": True}),
+                     ("shift 2, rotate 8, scale 0.08", {"shift": 2, "rotate": 8, "scale": 0.08})):
+        aug = Augmenter(28, 28, BATCH, **kw)
+        times = []
+        for _ in range(reps):
+            xb = batch.copy()
+            t0 = time.perf_counter()
+            aug(xb, rng)
+            times.append(time.perf_counter() - t0)
+        out[name] = statistics.median(times)
+    return out
 
 
 def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
@@ -126,7 +158,8 @@ def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
         return min(times)
 
     out = {"gather": best(lambda: step.gather(idx)), "loss": best(step.loss_),
-           "adam": best(adam) - best(copy)}
+           "adam": best(adam) - best(copy),
+           "flush": best(lambda: step.opt.flush_tiny(step.model.params)) / optim.FLUSH_EVERY}
     return out
 
 
@@ -211,14 +244,20 @@ def thread_test(step: Step) -> list[str]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all cores)")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--threads-test", action="store_true", help="also time hand-offs to a second Python thread")
+    p.add_argument("--no-flush", action="store_true",
+                   help="never flush tiny optimizer state to zero (shows the slowdown subnormal numbers cause)")
+    p.add_argument("--augment", action="store_true", help="also time the batch augmentations")
     args = p.parse_args(argv)
+    if args.no_flush:
+        optim.FLUSH_EVERY = 10**12
     x_tr, y_tr, _, _ = sources.load_named("fashion-mnist", progress=False)
     x, y = np.ascontiguousarray(x_tr.reshape(len(x_tr), -1)), y_tr.astype(np.int64)
     step = Step(x, y)
     with threadpool_limits(args.threads):
-        phases, floor, paired = in_loop(step, len(y), args.epochs)
+        phases, floor, paired, epochs = in_loop(step, len(y), args.epochs)
+        state_sub = sum(subnormals(v) for v in step.opt.state.values())
         warm = alone(step, len(y))
         lines = [f"784-128-64-10, batch {BATCH}, Adam, BLAS threads: {args.threads or 'all'}; microseconds per batch",
                  "", "inside the training loop (median of epochs):"]
@@ -227,10 +266,20 @@ def main(argv=None) -> None:
         lines += [f"  {'step':9s} {total * 1e6:7.1f}",
                   f"  {'products':9s} {floor * 1e6:7.1f}  (the 8 matrix products alone, same buffers)",
                   f"  step / products: {total / floor:.2f}x (median of per-epoch ratios: {paired:.2f}x)", "",
-                  f"left for everything but the products at 1.4x: {0.4 * floor * 1e6:.1f}",
+                  f"step per epoch ({'no flush' if args.no_flush else f'flush every {optim.FLUSH_EVERY} steps'}): "
+                  + " ".join(f"{e * 1e6:.0f}" for e in epochs),
+                  f"  drift (median of the last 3 epochs / fastest): "
+                  f"{statistics.median(epochs[-3:]) / min(epochs):.2f}; subnormal numbers in Adam's state at the "
+                  f"end: {state_sub:,}", "",
+                  f"left for everything but the products at {FLOOR_TARGET}x: {(FLOOR_TARGET - 1) * floor * 1e6:.1f}",
                   "non-product phases alone, warm caches (best of 300):"]
-        lines += [f"  {k:9s} {v * 1e6:7.1f}" for k, v in warm.items()]
+        lines += [f"  {k:9s} {v * 1e6:7.1f}" + ("  (per step: one flush every "
+                                                f"{optim.FLUSH_EVERY} steps)" if k == "flush" else "")
+                  for k, v in warm.items()]
         lines.append(f"  sum      {sum(warm.values()) * 1e6:7.1f}  (no element-wise layer work counted)")
+        if args.augment:
+            lines += ["", "batch augmentation (mlpnet.augment), median per batch of 128:"]
+            lines += [f"  {k:30s} {v * 1e6:7.1f}" for k, v in augment_cost(x).items()]
         if args.threads_test:
             lines += ["", *thread_test(step)]
     print("\n".join(lines))
