@@ -136,3 +136,21 @@ def test_batch_of_one_seed_network_keeps_its_buffers_normal():
             one.step(delta, 0.5)
             worst = max(worst, _subnormal(model.params), *(_subnormal(b) for b in one._delta + one._z + one._outer))
     assert worst == 0
+
+
+def test_resume_across_flushes_is_bit_identical(tmp_path):
+    """The flush runs on multiples of the stored step counter: a run split in two flushes at the same steps."""
+    npz = _rare_pixel_npz(tmp_path / "rare.npz", n_train=600)
+    cfg = lambda epochs: config.load(None, [  # noqa: E731
+        "data.dataset=npz", f"data.path={npz}", "data.val_size=0", "model.hidden=[8]", "model.dropout=0.0",
+        "train.batch_size=8", f"train.epochs={epochs}", "schedule.name=constant", "train.threads=1"])
+    run = lambda c, out, **kw: trainer.train(c, kw.pop("overrides", ()), out, progress=False,  # noqa: E731
+                                             echo=lambda s: None, **kw)
+    run(cfg(4), tmp_path / "straight")
+    run(cfg(2), tmp_path / "split")                      # 75 steps per epoch: flushes at 64, 128, ...
+    run(None, tmp_path / "split", resume=tmp_path / "split/last.npz", overrides=["train.epochs=4"])
+    a, b = checkpoint.load(tmp_path / "straight/last.npz"), checkpoint.load(tmp_path / "split/last.npz")
+    assert a.meta["step"] == b.meta["step"] == 300
+    assert np.array_equal(a.model.params, b.model.params)
+    for k, v in a.group("optim").items():
+        assert np.array_equal(v, b.group("optim")[k])
