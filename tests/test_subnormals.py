@@ -65,12 +65,15 @@ def test_flush_happens_only_on_multiples_of_the_step_counter():
 
 def test_flush_threshold_outlasts_the_period():
     """No value above the threshold can decay below the normal range before the next flush."""
-    for name, kw in [("adam", {}), ("adam", {"beta1": 0.3}), ("sgd", {"momentum": 0.99})]:
+    for name, kw in [("adam", {}), ("adam", {"beta1": 0.6}), ("sgd", {"momentum": 0.99}), ("sgd", {"momentum": 0.6})]:
         opt = optim.build(name, 8, 4, dtype=np.float32, **kw)
         opt.flush_tiny()
         for key in opt.state:
-            assert opt._below[key] >= optim.FLUSH_BELOW
+            assert optim.FLUSH_BELOW <= opt._below[key] <= optim.FLUSH_CAP
             assert opt._below[key] * opt._decay_of(key) ** optim.FLUSH_EVERY >= TINY32 * 0.999
+    strong = optim.build("adam", 8, 4, dtype=np.float32, beta1=0.5)
+    strong.flush_tiny()
+    assert strong._below["m"] == optim.FLUSH_CAP
 
 
 def test_softmax_never_returns_subnormal_probabilities():

@@ -17,6 +17,10 @@ from ..errors import CheckpointError, ConfigError
 FLUSH_EVERY = 64
 """Optimizer steps between two flushes of tiny state values to zero (see ``Optimizer.flush_tiny``)."""
 
+FLUSH_CAP = 1e-20
+"""Largest flush threshold, whatever the decay: a state value this small is still far below
+anything that moves a parameter, but larger ones might."""
+
 FLUSH_BELOW = 1e-30
 """State values smaller in magnitude than this are set to zero by a flush: they cannot move a
 parameter by anything float32 can represent (Adam divides m by at least eps = 1e-8)."""
@@ -64,7 +68,8 @@ class Optimizer:
     # steps (counted by ``t``, which checkpoints store, so a resumed run flushes at the same
     # steps as an uninterrupted one) each state buffer is set to zero where it is smaller
     # than a threshold chosen so that decay alone cannot take a larger value below the
-    # subnormal range before the next flush: max(FLUSH_BELOW, tiny / decay**FLUSH_EVERY).
+    # subnormal range before the next flush: max(FLUSH_BELOW, tiny / decay**FLUSH_EVERY),
+    # at most FLUSH_CAP.
     # Three passes over the buffers every 64 steps: well under 1 us per step.
 
     def _decay_of(self, key: str) -> float:
@@ -81,7 +86,10 @@ class Optimizer:
             if below is None:
                 decay = self._decay_of(key) if key != "params" else 1.0
                 tiny = float(np.finfo(buf.dtype).tiny)
-                below = self._below[key] = max(FLUSH_BELOW, tiny / decay ** FLUSH_EVERY if decay > 0 else 0.0)
+                kept = decay ** FLUSH_EVERY      # what decay leaves of a value between two flushes
+                below = FLUSH_BELOW if kept == 0 else max(FLUSH_BELOW, tiny / kept)
+                # A decay so strong that this exceeds FLUSH_CAP (beta1 of 0.5 or less) is capped.
+                below = self._below[key] = min(below, FLUSH_CAP)
             tmp, mask = self._tmp[:len(buf)], self._mask[:len(buf)]
             np.abs(buf, out=tmp)
             np.less(tmp, below, out=mask)
