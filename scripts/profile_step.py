@@ -11,7 +11,9 @@ Fashion-MNIST with mlpnet's own parts, timing each phase of every step, and prin
 * the time left for everything that is not a matrix product if an epoch is to take at
   most 1.6x the floor, beside what each non-product phase costs on its own, with warm
   caches (a lower bound for it), and the cost of the subnormal flush;
-* with ``--augment``: what the batch augmentation (mlpnet.augment) adds per batch;
+* how much slower this CPU computes on subnormal numbers than on normal ones (the cost the
+  flush avoids; from about 1x to tens of times, depending on the processor);
+* with ``--augment``: what the batch augmentation (mlpnet.data.augment) adds per batch;
 * with ``--threads-test``: what handing work to a second Python thread costs, how much
   element-wise work two threads get through, and Adam split across two threads.
 
@@ -121,6 +123,27 @@ def subnormals(a: np.ndarray) -> int:
     """How many entries of ``a`` are subnormal (non-zero and below the smallest normal number)."""
     m = np.abs(a)
     return int(np.count_nonzero((m > 0) & (m < np.finfo(a.dtype).tiny)))
+
+
+def subnormal_penalty(n: int = 110_000, reps: int = 300) -> dict[str, float]:
+    """How many times longer Adam's element-wise operations take on an all-subnormal array than
+    on a normal one, on this CPU (best of ``reps``): the cost the optimizer's flush avoids."""
+    normal, tiny = np.full(n, 1e-3, np.float32), np.full(n, 1e-39, np.float32)
+    out = np.empty(n, np.float32)
+    ops = {"multiply": lambda a: np.multiply(a, np.float32(0.9), out=out), "sqrt": lambda a: np.sqrt(a, out=out),
+           "divide": lambda a: np.divide(a, np.float32(1.5), out=out)}
+    ratios = {}
+    for name, op in ops.items():
+        best = {}
+        for label, a in (("normal", normal), ("subnormal", tiny)):
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                op(a)
+                times.append(time.perf_counter() - t0)
+            best[label] = min(times)
+        ratios[name] = best["subnormal"] / best["normal"]
+    return ratios
 
 
 def augment_cost(x: np.ndarray, reps: int = 200) -> dict[str, float]:
@@ -288,6 +311,8 @@ def main(argv=None) -> None:
                                                 f"{FLUSH_EVERY} steps)" if k == "flush" else "")
                   for k, v in warm.items()]
         lines.append(f"  sum      {sum(warm.values()) * 1e6:7.1f}  (no element-wise layer work counted)")
+        lines.append("subnormal / normal time per element on this CPU (best of 300): "
+                     + ", ".join(f"{k} {v:.1f}x" for k, v in subnormal_penalty().items()))
         if args.augment:
             lines += ["", "batch augmentation (mlpnet.augment), median per batch of 128:"]
             lines += [f"  {k:30s} {v * 1e6:7.1f}" for k, v in augment_cost(x).items()]
