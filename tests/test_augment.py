@@ -102,7 +102,7 @@ def _cfg(npz, *extra):
     return config.load(None, ["data.dataset=npz", f"data.path={npz}", "data.val_size=100", "model.hidden=[16]",
                               "train.batch_size=32", "optimizer.lr=0.005", "data.augment.shift=2",
                               "data.augment.rotate=10", "data.augment.scale=0.1", "label_smoothing=0.1",
-                              "schedule.name=constant", *extra])
+                              "schedule.name=constant", "train.min_steps=0", *extra])
 
 
 def test_augmented_training_learns_and_resumes_bit_identically(blobs, tmp_path):

@@ -146,7 +146,8 @@ def test_resume_across_flushes_is_bit_identical(tmp_path):
     npz = _rare_pixel_npz(tmp_path / "rare.npz", n_train=600)
     cfg = lambda epochs: config.load(None, [  # noqa: E731
         "data.dataset=npz", f"data.path={npz}", "data.val_size=0", "model.hidden=[8]", "model.dropout=0.0",
-        "train.batch_size=8", f"train.epochs={epochs}", "schedule.name=constant", "train.threads=1"])
+        "train.batch_size=8", f"train.epochs={epochs}", "schedule.name=constant", "train.threads=1",
+        "train.min_steps=0"])
     run = lambda c, out, **kw: trainer.train(c, kw.pop("overrides", ()), out, progress=False,  # noqa: E731
                                              echo=lambda s: None, **kw)
     run(cfg(4), tmp_path / "straight")
