@@ -47,6 +47,20 @@ def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_o
 
 
 @dataclass
+class AugmentConfig:
+    """Random transforms of training images, each drawn per image and per epoch (mlpnet.augment)."""
+
+    shift: int = _opt(0, lo=0, hi=8)
+    rotate: float = _opt(0.0, lo=0, hi=45)
+    scale: float = _opt(0.0, lo=0, hi=0.5)
+    hflip: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.shift or self.rotate or self.scale or self.hflip)
+
+
+@dataclass
 class DataConfig:
     dataset: str = _opt("mnist", choices=DATASETS)
     path: str | None = _opt(None, path=True)
@@ -62,6 +76,7 @@ class DataConfig:
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True)
     image_mode: str = _opt("gray", choices=("gray", "rgb"))
     image_size: int | None = _opt(None, lo=1, hi=1024)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass
@@ -116,6 +131,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: str = _opt("cross_entropy", choices=tuple(LOSS_OUTPUTS))
+    label_smoothing: float = _opt(0.0, lo=0, hi=1, hi_open=True)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -386,6 +402,8 @@ def _check_cross(cfg: Config, source: str) -> None:
     if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
         raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
                           f"use {' or '.join(LOSS_OUTPUTS[cfg.loss])}")
+    if cfg.label_smoothing and cfg.loss != "cross_entropy":
+        raise ConfigError(f"{source}: label_smoothing: applies to loss cross_entropy, not {cfg.loss!r}")
     vs = cfg.data.val_size
     if isinstance(vs, float) and not 0 <= vs < 1:
         raise ConfigError(f"{source}: data.val_size: {vs!r} must be a count (an integer such as {int(vs)}) or a "

@@ -24,7 +24,7 @@ after its repeats is shown but left out of the medians:
 
 Usage::
 
-    python scripts/bench.py                  # everything, 5 repetitions of 3 epochs
+    python scripts/bench.py                  # everything, 5 repetitions of 10 epochs
     python scripts/bench.py --quick          # a smaller, faster run
     python scripts/bench.py --markdown       # also print a table for the README
     python scripts/bench.py --threads 1 --only batch128
@@ -54,8 +54,12 @@ LR_ADAM = 1e-3
 LR_SGD = 0.5  # configs/mnist-seed.yaml
 IMPLS_128 = ("mlpnet", "pytorch", "pytorch-fused", "sklearn", "numpy-ref", "floor")
 IMPLS_1 = ("mlpnet", "pytorch")
-TARGETS = {"vs_pytorch": 0.65, "vs_floor": 1.4, "batch1_vs_pytorch": 0.5, "peak_mb": 250,
-           "load_s": 0.2, "help_s": 0.3, "predict_s": 1.0, "eval_s": 0.1}
+TARGETS = {"vs_pytorch": 0.60, "vs_pytorch_fused": 0.75, "vs_floor": 1.6, "batch1_vs_pytorch": 0.5,
+           "drift": 1.10, "peak_mb": 250, "load_s": 0.2, "help_s": 0.3, "predict_s": 1.0, "eval_s": 0.1}
+DRIFT_LAST = 3
+"""Drift of a run: the median of its last DRIFT_LAST epochs over its fastest epoch. 1.0 is a
+run that keeps its speed; subnormal numbers building up in optimizer state once made
+mlpnet's epochs 1.6x slower after two epochs, which short runs never showed."""
 
 
 # -- workers: each runs in its own process and prints one JSON line ------------------------
@@ -453,6 +457,14 @@ def _timed_epochs(run: dict) -> list[float]:
     return run["epoch_s"][1:] if len(run["epoch_s"]) > 1 else run["epoch_s"]
 
 
+def drift(run: dict) -> float | None:
+    """Median of the run's last ``DRIFT_LAST`` epochs over its fastest epoch (None for shorter runs)."""
+    t = run["epoch_s"]
+    if len(t) < DRIFT_LAST + 1:
+        return None
+    return statistics.median(t[-DRIFT_LAST:]) / min(t)
+
+
 def summarize(runs: list[dict]) -> dict:
     """Median epoch time over the repetitions, and per-repetition medians for paired ratios.
 
@@ -462,7 +474,9 @@ def summarize(runs: list[dict]) -> dict:
     counts = [not (used and r.get("disturbed")) for r in runs]
     accs = [r["accuracy"] for r in runs if r["accuracy"] is not None]
     med = statistics.median(t for r, c in zip(runs, counts) if c for t in _timed_epochs(r))
+    drifts = [d for r, c in zip(runs, counts) if c and (d := drift(r)) is not None]
     return {"epoch_s": med, "samples_s": runs[0]["n_train"] / med,
+            "drift": statistics.median(drifts) if drifts else None,
             "peak_mb": statistics.median(r["maxrss_mb"] for r in runs),
             "accuracy": statistics.mean(accs) if accs else None, "n_train": runs[0]["n_train"],
             "per_rep": [statistics.median(_timed_epochs(r)) if c else None for r, c in zip(runs, counts)],
@@ -520,9 +534,10 @@ def bench_batch1(args, log, tmp: Path) -> dict:
     subset = tmp / "subset.npz"
     n = args.sample_n
     np.savez(subset, x_train=x_tr[:n], y_train=y_tr[:n], x_test=x_te, y_test=y_te)
-    log(f"batch 1 (seed network, first {n} training images): {', '.join(impls)}; {args.reps} repetitions of 1 epoch")
+    log(f"batch 1 (seed network, first {n} training images): {', '.join(impls)}; {args.reps} repetitions of "
+        f"{args.epochs_1} epochs")
     names = [f"{i}-1" for i in impls]
-    runs = alternate(names, args.reps, args, log, extra={k: {"subset": subset, "epochs": 1} for k in names})
+    runs = alternate(names, args.reps, args, log, extra={k: {"subset": subset, "epochs": args.epochs_1} for k in names})
     return {k[:-2]: v for k, v in runs.items()}
 
 
@@ -582,15 +597,20 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
         lines.append(f"\n== batch {args.batch_size}, 784-{HIDDEN[0]}-{HIDDEN[1]}-10 ReLU, cross-entropy, Adam, "
                      f"threads={args.threads or 'all'} ==")
         lines.append(f"{'implementation':16s} {'epoch s':>8s} {'samples/s':>10s} {'peak MB':>8s} {'test acc':>8s} "
-                     f"{'x mlpnet':>8s}")
+                     f"{'x mlpnet':>8s} {'drift':>6s}")
         for impl, s in _impls(r128):
             acc = f"{s['accuracy']:.4f}" if s["accuracy"] is not None else "-"
             ratio = f"{s['epoch_s'] / base['epoch_s']:.2f}" if base else "-"
-            lines.append(f"{impl:16s} {s['epoch_s']:8.3f} {s['samples_s']:10.0f} {s['peak_mb']:8.0f} {acc:>8s} {ratio:>8s}")
+            lines.append(f"{impl:16s} {s['epoch_s']:8.3f} {s['samples_s']:10.0f} {s['peak_mb']:8.0f} {acc:>8s} {ratio:>8s} "
+                         f"{_drift(s):>6s}")
         if base:
             if "pytorch" in r128:
                 lines.append(ratio_line("mlpnet / pytorch (default Adam) epoch", base, r128["pytorch"],
                                         TARGETS["vs_pytorch"]))
+            if "pytorch-fused" in r128:
+                lines.append(ratio_line("mlpnet / pytorch (fused Adam) epoch  ", base, r128["pytorch-fused"],
+                                        TARGETS["vs_pytorch_fused"]))
+            lines.append(drift_line("mlpnet drift (last 3 epochs / fastest)", base))
             if "floor" in r128:
                 lines.append(ratio_line("mlpnet / matmul floor epoch         ", base, r128["floor"], TARGETS["vs_floor"]))
                 if "numpy-ref" in r128:  # context: the same target applied to the plain reference loop
@@ -600,12 +620,15 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
     if r1:
         lines.append(f"\n== batch 1, seed network (sigmoid, squared error, SGD lr {LR_SGD}), "
                      f"first {args.sample_n} training images ==")
-        lines.append(f"{'implementation':16s} {'us/sample':>10s} {'epoch s':>8s} {'test acc':>8s}")
+        lines.append(f"{'implementation':16s} {'us/sample':>10s} {'epoch s':>8s} {'test acc':>8s} {'drift':>6s}")
         for impl, s in _impls(r1):
-            lines.append(f"{impl:16s} {s['epoch_s'] / s['n_train'] * 1e6:10.1f} {s['epoch_s']:8.3f} {s['accuracy']:8.4f}")
+            lines.append(f"{impl:16s} {s['epoch_s'] / s['n_train'] * 1e6:10.1f} {s['epoch_s']:8.3f} {s['accuracy']:8.4f} "
+                         f"{_drift(s):>6s}")
         if "mlpnet" in r1 and "pytorch" in r1:
             lines.append(ratio_line("mlpnet / pytorch per-sample epoch", r1["mlpnet"], r1["pytorch"],
                                     TARGETS["batch1_vs_pytorch"]))
+        if "mlpnet" in r1:
+            lines.append(drift_line("mlpnet batch-1 drift (last 3 / fastest)", r1["mlpnet"]))
     if start:
         lines.append("\n== startup and evaluation (median wall time) ==")
         names = {"load_s": "load fashion-mnist again (cached)", "help_s": "mlpnet --help",
@@ -616,12 +639,23 @@ def report(r128: dict, r1: dict, start: dict, args) -> list[str]:
     return lines
 
 
+def _drift(s: dict) -> str:
+    return f"{s['drift']:.2f}" if s.get("drift") is not None else "-"
+
+
+def drift_line(name: str, s: dict) -> str:
+    """How much a run's last epochs slowed down against its fastest (see ``drift``)."""
+    d = s.get("drift")
+    shown = f"{d:.2f}" if d is not None else f"- (runs shorter than {DRIFT_LAST + 1} epochs)"
+    return f"{name}: {shown}  {_verdict(d, TARGETS['drift'])}"
+
+
 def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
     lines = []
     if r128:
         lines += ["", f"| {args.batch_size}-sample batches, Adam | epoch | samples/s | peak memory | test accuracy "
-                      "| time vs mlpnet |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                      "| time vs mlpnet | drift |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
     names = {"mlpnet": "mlpnet", "pytorch": "PyTorch (CPU, default Adam)", "pytorch-fused": "PyTorch (fused Adam)",
              "sklearn": "scikit-learn MLPClassifier", "numpy-ref": "hand-written NumPy loop (tests/test_perf.py)",
              "floor": "matrix products alone (floor)"}
@@ -630,15 +664,17 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
         acc = f"{s['accuracy']:.3f}" if s["accuracy"] is not None else "—"
         mem = f"{s['peak_mb']:.0f} MB" if impl != "floor" else "—"
         ratio = f"{s['epoch_s'] / base['epoch_s']:.2f}x" if base else "—"
-        lines.append(f"| {names[impl]} | {s['epoch_s']:.2f} s | {s['samples_s']:,.0f} | {mem} | {acc} | {ratio} |")
+        lines.append(f"| {names[impl]} | {s['epoch_s']:.2f} s | {s['samples_s']:,.0f} | {mem} | {acc} | {ratio} "
+                     f"| {_drift(s)} |")
     if r1:
-        lines += ["", "| one sample at a time, seed network, SGD | per sample | test accuracy | time vs mlpnet |",
-                  "|---|---:|---:|---:|"]
+        lines += ["", "| one sample at a time, seed network, SGD | per sample | test accuracy | time vs mlpnet | drift |",
+                  "|---|---:|---:|---:|---:|"]
         b1 = r1.get("mlpnet")
         for impl, s in _impls(r1):
             ratio = f"{s['epoch_s'] / b1['epoch_s']:.2f}x" if b1 else "—"
             name = "PyTorch (CPU)" if impl == "pytorch" else names[impl]
-            lines.append(f"| {name} | {s['epoch_s'] / s['n_train'] * 1e6:.0f} µs | {s['accuracy']:.3f} | {ratio} |")
+            lines.append(f"| {name} | {s['epoch_s'] / s['n_train'] * 1e6:.0f} µs | {s['accuracy']:.3f} | {ratio} "
+                         f"| {_drift(s)} |")
     if start:
         lines += ["", "| startup | time |", "|---|---:|"]
         names = {"load_s": "load Fashion-MNIST again (cached)", "help_s": "`mlpnet --help`",
@@ -652,15 +688,18 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reps", type=int, default=5, help="repetitions of every implementation (default 5)")
-    p.add_argument("--epochs", type=int, default=3, help="epochs per batch-128 run (default 3; the first is warm-up)")
+    p.add_argument("--epochs", type=int, default=10,
+                   help="epochs per batch-128 run (default 10; the first is warm-up, the last 3 give the drift)")
+    p.add_argument("--epochs-1", type=int, default=10, help="epochs per batch-1 run (default 10)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=None, help="BLAS / PyTorch threads (default: all cores)")
-    p.add_argument("--sample-n", type=int, default=10000, help="training images in the batch-1 section (default 10000)")
+    p.add_argument("--sample-n", type=int, default=5000, help="training images in the batch-1 section (default 5000)")
     p.add_argument("--startup-reps", type=int, default=5)
     p.add_argument("--impls", default=",".join(IMPLS_128), help="comma-separated subset of " + ",".join(IMPLS_128))
     p.add_argument("--only", choices=("batch128", "batch1", "startup"), action="append",
                    help="run only this section (repeatable)")
-    p.add_argument("--quick", action="store_true", help="2 repetitions of 2 epochs, 2000 samples at batch 1")
+    p.add_argument("--quick", action="store_true",
+                   help="2 repetitions of 5 epochs (batch 128) and 5 epochs of 2000 samples (batch 1)")
     p.add_argument("--markdown", action="store_true", help="also print the results as Markdown tables")
     p.add_argument("--max-others", type=float, default=0.1,
                    help="a run during which other processes used more CPU than this (in cores) is repeated (default 0.1)")
@@ -676,7 +715,7 @@ def parse(argv=None):
     args = p.parse_args(argv)
     args.threads = args.threads or None
     if args.quick and not args.worker:
-        args.reps, args.epochs, args.sample_n, args.startup_reps = 2, 2, 2000, 3
+        args.reps, args.epochs, args.epochs_1, args.sample_n, args.startup_reps = 2, 5, 5, 2000, 3
     args.impls = [s.strip() for s in args.impls.split(",") if s.strip()]
     unknown = sorted(set(args.impls) - set(IMPLS_128))
     if unknown:

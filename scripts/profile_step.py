@@ -5,15 +5,22 @@ Fashion-MNIST with mlpnet's own parts, timing each phase of every step, and prin
 
 * per batch, inside the training loop: gather, forward, loss, backward, Adam, and the
   eight matrix products alone (the floor) on the same buffers, measured in this process;
+* the step time of every epoch, and the drift (median of the last 3 epochs over the
+  fastest): with ``--no-flush`` the optimizer never flushes tiny moments to zero, so
+  subnormal numbers build up in Adam's state and the later epochs slow down;
 * the time left for everything that is not a matrix product if an epoch is to take at
-  most 1.4x the floor, beside what each non-product phase costs on its own, with warm
-  caches (a lower bound for it);
+  most 1.6x the floor, beside what each non-product phase costs on its own, with warm
+  caches (a lower bound for it), and the cost of the subnormal flush;
+* how much slower this CPU computes on subnormal numbers than on normal ones (the cost the
+  flush avoids; from about 1x to tens of times, depending on the processor);
+* with ``--augment``: what the batch augmentation (mlpnet.data.augment) adds per batch;
 * with ``--threads-test``: what handing work to a second Python thread costs, how much
   element-wise work two threads get through, and Adam split across two threads.
 
 Usage::
 
-    python scripts/profile_step.py                 # all BLAS threads, 5 epochs
+    python scripts/profile_step.py                 # all BLAS threads, 10 epochs
+    python scripts/profile_step.py --no-flush      # the same without the subnormal flush
     python scripts/profile_step.py --threads 1
     python scripts/profile_step.py --threads-test
 
@@ -34,12 +41,18 @@ from threadpoolctl import threadpool_limits
 from bench import step_products  # scripts/bench.py, beside this file
 from mlpnet import data
 from mlpnet.data import dataset as splits, locate as sources
+from mlpnet.data.augment import Augmenter
 from mlpnet.nn import losses, optimizers as optim
 from mlpnet.nn.model import MLP, Architecture
 
 SIZES = (784, 128, 64, 10)
 BATCH = 128
 PHASES = ("gather", "forward", "loss", "backward", "adam")
+FLOOR_TARGET = 1.6
+CLOCK = time.perf_counter
+"""What every phase is timed with; ``--cpu-clock`` makes it the process's CPU time."""
+FLUSH_EVERY = optim.FLUSH_EVERY
+"""The library's flush period (``--no-flush`` changes the library's own, not this)."""
 
 
 class Step:
@@ -77,10 +90,11 @@ class Step:
         step_products(self.xb, m.weights, ws.z, ws.delta, m.grad_weights)
 
 
-def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, float]:
+def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, float, list[float]]:
     """Median per-batch seconds of each phase over ``epochs`` epochs and of the products alone
-    (timed after each epoch), and the median over epochs of step time / products time."""
-    rng, pc = np.random.default_rng(2), time.perf_counter
+    (timed after each epoch), the median over epochs of step time / products time, and the
+    mean step time of every epoch."""
+    rng, pc = np.random.default_rng(2), CLOCK
     per_epoch, floor = [], []
     calls = (step.forward, step.loss_, step.backward, step.adam)
     nb = n // BATCH
@@ -102,7 +116,74 @@ def in_loop(step: Step, n: int, epochs: int) -> tuple[dict[str, float], float, f
         floor.append((pc() - t0) / nb)
     med = np.median(per_epoch, axis=0)
     paired = statistics.median(e.sum() / f for e, f in zip(per_epoch, floor))
-    return dict(zip(PHASES, med)), statistics.median(floor), paired
+    return dict(zip(PHASES, med)), statistics.median(floor), paired, [float(e.sum()) for e in per_epoch]
+
+
+def subnormals(a: np.ndarray) -> int:
+    """How many entries of ``a`` are subnormal (non-zero and below the smallest normal number)."""
+    m = np.abs(a)
+    return int(np.count_nonzero((m > 0) & (m < np.finfo(a.dtype).tiny)))
+
+
+def subnormal_penalty(n: int = 110_000, reps: int = 300) -> dict[str, float]:
+    """How many times longer Adam's element-wise operations take on an all-subnormal array than
+    on a normal one, on this CPU (best of ``reps``): the cost the optimizer's flush avoids."""
+    normal, tiny = np.full(n, 1e-3, np.float32), np.full(n, 1e-39, np.float32)
+    out = np.empty(n, np.float32)
+    ops = {"multiply": lambda a: np.multiply(a, np.float32(0.9), out=out), "sqrt": lambda a: np.sqrt(a, out=out),
+           "divide": lambda a: np.divide(a, np.float32(1.5), out=out)}
+    ratios = {}
+    for name, op in ops.items():
+        best = {}
+        for label, a in (("normal", normal), ("subnormal", tiny)):
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                op(a)
+                times.append(time.perf_counter() - t0)
+            best[label] = min(times)
+        ratios[name] = best["subnormal"] / best["normal"]
+    return ratios
+
+
+def augment_cost(x: np.ndarray, reps: int = 200) -> dict[str, float]:
+    """Median per-batch seconds of the augmentations a config can ask for, on real batches."""
+    rng = np.random.default_rng(4)
+    batch = x[:BATCH].astype(np.float32) / 255
+    out = {}
+    for name, kw in (("shift 2", {"shift": 2}), ("shift 1 + mirror", {"shift": 1, "hflip": True}),
+                     ("shift 2, rotate 8, scale 0.08", {"shift": 2, "rotate": 8, "scale": 0.08})):
+        aug = Augmenter(28, 28, BATCH, **kw)
+        times = []
+        for _ in range(reps):
+            xb = batch.copy()
+            t0 = CLOCK()
+            aug(xb, rng)
+            times.append(CLOCK() - t0)
+        out[name] = statistics.median(times)
+    return out
+
+
+def fashion_step(x: np.ndarray, y: np.ndarray, reps: int = 200) -> float:
+    """Median seconds of one training step of configs/fashion-mnist.yaml's network (784-512-256-10,
+    dropout 0.2, label smoothing 0.1, AdamW), gather included: what augmentation is weighed against."""
+    rng = np.random.default_rng(5)
+    model = MLP(Architecture((784, 512, 256, 10), dropout=0.2)).init("he", rng)
+    opt = optim.build("adamw", model.n_params, model.n_weights, weight_decay=1e-4)
+    loss = losses.get("cross_entropy", 0.1)
+    batcher = data.Batcher(splits.Split(x, y), 1 / 255, BATCH)
+    times = []
+    for _ in range(reps):
+        t0 = CLOCK()
+        xb, yb = batcher.gather(rng.integers(0, len(y), BATCH))
+        out = model.forward(xb, train=True, rng=rng)
+        loss.value(out, yb)
+        delta = model.output_delta(BATCH)
+        loss.delta(out, yb, model.grad_output, delta)
+        model.backward(delta)
+        opt.step(model.params, model.grads, 1e-3)
+        times.append(CLOCK() - t0)
+    return statistics.median(times)
 
 
 def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
@@ -126,7 +207,8 @@ def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
         return min(times)
 
     out = {"gather": best(lambda: step.gather(idx)), "loss": best(step.loss_),
-           "adam": best(adam) - best(copy)}
+           "adam": best(adam) - best(copy),
+           "flush": best(lambda: step.opt.flush_tiny(step.model.params)) / FLUSH_EVERY}
     return out
 
 
@@ -211,26 +293,53 @@ def thread_test(step: Step) -> list[str]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all cores)")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--threads-test", action="store_true", help="also time hand-offs to a second Python thread")
+    p.add_argument("--no-flush", action="store_true",
+                   help="never flush tiny optimizer state to zero (shows the slowdown subnormal numbers cause)")
+    p.add_argument("--augment", action="store_true", help="also time the batch augmentations")
+    p.add_argument("--cpu-clock", action="store_true",
+                   help="time the training loop with the process's CPU clock instead of the wall clock: steadier on "
+                        "a machine busy with other work (use with --threads 1)")
     args = p.parse_args(argv)
+    if args.cpu_clock:
+        global CLOCK
+        CLOCK = time.process_time
+    if args.no_flush:
+        optim.FLUSH_EVERY = 10**12
     x_tr, y_tr, _, _ = sources.load_named("fashion-mnist", progress=False)
     x, y = np.ascontiguousarray(x_tr.reshape(len(x_tr), -1)), y_tr.astype(np.int64)
     step = Step(x, y)
     with threadpool_limits(args.threads):
-        phases, floor, paired = in_loop(step, len(y), args.epochs)
+        phases, floor, paired, epochs = in_loop(step, len(y), args.epochs)
+        state_sub = sum(subnormals(v) for v in step.opt.state.values())
         warm = alone(step, len(y))
-        lines = [f"784-128-64-10, batch {BATCH}, Adam, BLAS threads: {args.threads or 'all'}; microseconds per batch",
+        lines = [f"784-128-64-10, batch {BATCH}, Adam, BLAS threads: {args.threads or 'all'}; microseconds per batch"
+                 + (" (training loop on the CPU clock)" if args.cpu_clock else ""),
                  "", "inside the training loop (median of epochs):"]
         lines += [f"  {k:9s} {v * 1e6:7.1f}" for k, v in phases.items()]
         total = sum(phases.values())
         lines += [f"  {'step':9s} {total * 1e6:7.1f}",
                   f"  {'products':9s} {floor * 1e6:7.1f}  (the 8 matrix products alone, same buffers)",
                   f"  step / products: {total / floor:.2f}x (median of per-epoch ratios: {paired:.2f}x)", "",
-                  f"left for everything but the products at 1.4x: {0.4 * floor * 1e6:.1f}",
+                  f"step per epoch ({'no flush' if args.no_flush else f'flush every {optim.FLUSH_EVERY} steps'}): "
+                  + " ".join(f"{e * 1e6:.0f}" for e in epochs),
+                  f"  drift (median of the last 3 epochs / fastest): "
+                  f"{statistics.median(epochs[-3:]) / min(epochs):.2f}; subnormal numbers in Adam's state at the "
+                  f"end: {state_sub:,}", "",
+                  f"left for everything but the products at {FLOOR_TARGET}x: {(FLOOR_TARGET - 1) * floor * 1e6:.1f}",
                   "non-product phases alone, warm caches (best of 300):"]
-        lines += [f"  {k:9s} {v * 1e6:7.1f}" for k, v in warm.items()]
+        lines += [f"  {k:9s} {v * 1e6:7.1f}" + ("  (per step: one flush every "
+                                                f"{FLUSH_EVERY} steps)" if k == "flush" else "")
+                  for k, v in warm.items()]
         lines.append(f"  sum      {sum(warm.values()) * 1e6:7.1f}  (no element-wise layer work counted)")
+        lines.append("subnormal / normal time per element on this CPU (best of 300): "
+                     + ", ".join(f"{k} {v:.1f}x" for k, v in subnormal_penalty().items()))
+        if args.augment:
+            fashion = fashion_step(x, y)
+            lines += ["", "batch augmentation (mlpnet.data.augment), median per batch of 128, and its share of a step of "
+                      f"configs/fashion-mnist.yaml's network ({fashion * 1e6:.0f} us):"]
+            lines += [f"  {k:30s} {v * 1e6:7.1f}  {v / fashion:6.1%}" for k, v in augment_cost(x).items()]
         if args.threads_test:
             lines += ["", *thread_test(step)]
     print("\n".join(lines))

@@ -91,3 +91,13 @@ def test_left_out_runs_are_reported_per_implementation(bench):
     assert bench.left_out_lines(section) == [
         "note: mlpnet: 1 of 2 runs left out as disturbed",
         "WARNING: every pytorch run was disturbed; its figures use them all and may be far off"]
+
+
+def test_drift_is_the_median_of_the_last_three_epochs_over_the_fastest(bench):
+    assert bench.drift(run([1.2, 1.0, 1.1, 1.5, 1.6, 1.7])) == pytest.approx(1.6)
+    assert bench.drift(run([1.0, 1.0, 1.0])) is None  # too short to tell
+    s = bench.summarize([run([2.0, 1.0, 1.0, 1.0, 1.0]), run([2.0, 1.0, 1.2, 1.2, 1.2]),
+                         run([2.0, 1.0, 3.0, 3.0, 3.0], disturbed=True)])
+    assert s["drift"] == pytest.approx(1.1)  # the disturbed run is left out
+    assert bench.drift_line("d", s).endswith("met (target <= 1.1)")
+    assert "NOT met" in bench.drift_line("d", bench.summarize([run([1.0, 1.0, 1.5, 1.5, 1.5])]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .augment import Augmenter
 from .dataset import Split
 
 
@@ -24,10 +25,16 @@ class Batcher:
         Largest batch; a last, smaller batch is a view of the same buffers.
     dtype : numpy dtype
         Network dtype.
+    augment : Augmenter, optional
+        Random transforms applied to every gathered batch (training only), drawing from ``rng``.
+    rng : numpy Generator, optional
+        The run's generator.
     """
 
-    def __init__(self, split: Split, scale: float, batch_size: int, dtype=np.float32):
+    def __init__(self, split: Split, scale: float, batch_size: int, dtype=np.float32, *,
+                 augment: Augmenter | None = None, rng: np.random.Generator | None = None):
         self.split, self.scale = split, np.dtype(dtype).type(scale)
+        self.augment, self.rng = augment, rng
         d = split.x.shape[1]
         self._same = split.x.dtype == np.dtype(dtype) and scale == 1.0
         # Rows that need converting are gathered raw first; rows already in the network's
@@ -50,6 +57,8 @@ class Batcher:
             np.take(self.split.x, idx, axis=0, out=raw, mode="clip")
             self._convert(raw, x)
         np.take(self.split.y, idx, out=y, mode="clip")
+        if self.augment is not None:
+            self.augment(x, self.rng)
         return x, y
 
     def slice(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:

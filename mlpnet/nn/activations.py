@@ -69,9 +69,17 @@ def _leaky_relu_grad(a: np.ndarray, delta: np.ndarray) -> None:
     np.multiply(delta, np.where(a > 0, 1.0, LEAKY_SLOPE).astype(delta.dtype, copy=False), out=delta)
 
 
+SOFTMAX_FLOOR = -64.0
+"""Shifted logits are raised to at least this before exp: exp(-64) = 1.6e-28, so no
+probability, and no output delta p / n derived from it, is ever a subnormal number
+(below 1.2e-38), whose arithmetic is many times slower. A class that far below the best
+one has a probability under 1e-27 either way."""
+
+
 def softmax(z: np.ndarray) -> None:
     """Row-wise softmax of ``z`` (n, k) in place, shifted by the row maximum for stability."""
     z -= z.max(axis=1, keepdims=True)
+    np.maximum(z, SOFTMAX_FLOOR, out=z)
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
 

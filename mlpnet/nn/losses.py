@@ -48,22 +48,47 @@ class Loss:
 
 
 class CrossEntropy(Loss):
-    """-log p_y with a softmax output."""
+    """-sum_j q_j log p_j with a softmax output, against the target q = onehot(y).
+
+    With label smoothing ``s`` the target is q = (1 - s) onehot(y) + s / k (k classes):
+    the network is asked for probability 1 - s + s/k on the true class, not 1, so it stops
+    pushing the logits apart once it is right, which regularises the last layers.
+
+    Parameters
+    ----------
+    smoothing : float
+        Label smoothing ``s`` in [0, 1); 0 is plain cross-entropy.
+    """
 
     name = "cross_entropy"
     outputs = ("softmax",)
 
+    def __init__(self, smoothing: float = 0.0):
+        self.smoothing = float(smoothing)
+
     def value(self, out: np.ndarray, y: np.ndarray) -> float:
         picked = out[self._rows(len(y)), y]
-        return float(-np.log(np.maximum(picked, _TINY)).sum(dtype=np.float64))
+        nll = float(-np.log(np.maximum(picked, _TINY)).sum(dtype=np.float64))
+        if not self.smoothing:
+            return nll
+        s, k = self.smoothing, out.shape[1]
+        # -sum_j q_j log p_j = (1 - s) (-log p_y) + (s / k) sum_j (-log p_j)
+        every = float(-np.log(np.maximum(out, _TINY)).sum(dtype=np.float64))
+        return (1.0 - s) * nll + s / k * every
 
     def delta(self, out: np.ndarray, y: np.ndarray, grad_out: Callable, delta: np.ndarray) -> None:
-        # For softmax followed by cross-entropy the chain rule collapses: dL/dz = p - onehot(y).
-        # Using this fused form avoids the softmax Jacobian and its cancellation error.
+        # For softmax followed by cross-entropy the chain rule collapses: dL/dz = p - q,
+        # with q the (smoothed) one-hot target. Using this fused form avoids the softmax
+        # Jacobian and its cancellation error.
         n = len(y)
         np.copyto(delta, out)
-        delta[self._rows(n), y] -= 1.0
+        if self.smoothing:
+            delta -= self.smoothing / out.shape[1]
+        delta[self._rows(n), y] -= 1.0 - self.smoothing
         delta *= 1.0 / n
+
+    def __repr__(self) -> str:
+        return f"CrossEntropy(smoothing={self.smoothing})" if self.smoothing else "CrossEntropy()"
 
 
 class SquaredError(Loss):
@@ -89,9 +114,17 @@ class SquaredError(Loss):
 LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (CrossEntropy, SquaredError)}
 
 
-def get(name: str) -> Loss:
-    """Build the loss registered under ``name``; unknown names list the valid ones."""
+def get(name: str, label_smoothing: float = 0.0) -> Loss:
+    """Build the loss registered under ``name``; unknown names list the valid ones.
+
+    ``label_smoothing`` (cross-entropy only) softens the one-hot target, see ``CrossEntropy``.
+    """
     try:
-        return LOSSES[name]()
+        cls = LOSSES[name]
     except KeyError:
         raise ConfigError(f"loss: unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+    if label_smoothing:
+        if cls is not CrossEntropy:
+            raise ConfigError(f"label_smoothing: applies to cross_entropy, not to {name!r}")
+        return cls(label_smoothing)
+    return cls()

@@ -15,9 +15,10 @@ from threadpoolctl import threadpool_limits
 from .. import __version__, checkpoint, data, plots
 from ..config import Config, stored_config
 from ..distributed import mpi
-from ..errors import MlpnetError, TrainingError
+from ..errors import ConfigError, MlpnetError, TrainingError
 from ..evaluate import loss_and_accuracy
 from ..data import Dataset
+from ..data.augment import from_config as augment_from_config
 from ..nn import MLP, losses
 from .build import batch_for, build_model, build_optimizer, build_schedule, build_step, check_memory, epochs_for
 from .report import Reporter, diverged_message
@@ -105,7 +106,7 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     rng = np.random.default_rng(data.train_seed(cfg.seed))
     model.init(cfg.model.init, rng)
     opt = build_optimizer(cfg, model)
-    loss = losses.get(cfg.loss)
+    loss = losses.get(cfg.loss)  # validation and test: plain, whatever label smoothing training uses
     step = build_step(cfg, model, opt, reduce=comm.allreduce_ if comm.size > 1 else None)
     sched = build_schedule(cfg, cfg.train.epochs, steps_per_epoch)
     state, best_params = TrainState(), None
@@ -122,7 +123,13 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     if ds.val is None and resume is None:
         rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
 
-    batcher = data.Batcher(ds.train, ds.scale, batch, model.dtype)
+    augment = augment_from_config(cfg.data.augment, ds, batch, model.dtype)
+    if augment is not None and comm.size > 1:
+        # Each rank would draw augmentations for its own rows only, and the ranks' generators
+        # (which also shuffle and drop out) would drift apart.
+        raise ConfigError("data.augment: augmentation is not supported in MPI data-parallel training yet; "
+                          "set data.augment.* to 0 or train in one process")
+    batcher = data.Batcher(ds.train, ds.scale, batch, model.dtype, augment=augment, rng=rng)
     base_meta = {"mlpnet_version": __version__, "dataset": ds.name or cfg.data.dataset, "classes": ds.classes,
                  "input": ds.input,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
