@@ -33,3 +33,8 @@ class ImageError(MlpnetError):
 
 class TrainingError(MlpnetError):
     """Training cannot go on, e.g. the loss became non-finite."""
+
+
+def one_line(err: object) -> str:
+    """An exception's (or any object's) message squeezed onto one line, for error messages."""
+    return " ".join(str(err).split()) or type(err).__name__

@@ -27,6 +27,7 @@ from . import __version__, checkpoint
 from .config import Config, from_dict
 from .data import MNIST_INPUT, Dataset, Split, images
 from .data.load import prepare
+from .data.csv import encode_rows, raw_columns
 from .data.transforms import raw_to_input
 from .errors import DataError, ImageError
 from .nn import MLP, Architecture
@@ -212,6 +213,13 @@ class MLPClassifier(_Mixin, _Base):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)`` for raw inputs in the training data's form."""
         self._check_fitted()
+        schema = self.input_.get("csv") if self.input_.get("kind") == "tabular" else None
+        if schema is not None:  # a CSV model reads raw rows: words and missing values as its file had them
+            try:
+                encoded = encode_rows(X, schema)
+            except DataError as err:
+                raise ValueError(str(err)) from None
+            return self._inference.predict_proba(raw_to_input(encoded, self.input_, self.stats_, 1.0))
         x, _ = _check_X(X, training=False)
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
@@ -298,14 +306,15 @@ def load(path: str | Path) -> MLPClassifier:
                         threads=t.get("threads"))
     labels = meta.get("labels")
     clf.classes_ = np.asarray(labels if labels is not None else ckpt.classes)
-    clf.n_features_in_ = ckpt.model.arch.sizes[0]
+    schema = meta.get("input", {}).get("csv") if meta.get("input", {}).get("kind") == "tabular" else None
+    clf.n_features_in_ = len(raw_columns(schema)) if schema else ckpt.model.arch.sizes[0]
     clf.history_ = [dict(r) for r in meta.get("history", [])]
     clf.best_epoch_ = int(meta.get("best", {}).get("epoch", meta.get("epoch", 0)) or 0)
     clf.n_iter_ = int(meta.get("run_epochs", meta.get("epoch", 0)) or 0)
     clf.config_ = from_dict(cfg, f"{path} (stored config)") if cfg else None
     clf.input_ = meta.get("input", dict(MNIST_INPUT))
     clf.stats_ = ckpt.group("input")
-    features = clf.input_.get("features")
+    features = raw_columns(schema) if schema else clf.input_.get("features")
     if features and not all(f.startswith("x") and f[1:].isdigit() for f in features):
         clf.feature_names_in_ = np.asarray(features, dtype=object)
     clf.model_ = ckpt.model
@@ -325,7 +334,11 @@ def _check_X(X, training: bool) -> tuple[np.ndarray, str]:
     if x.dtype.kind == "c":
         raise ValueError("Complex data not supported")
     if x.dtype.kind in "OUS":
-        x = x.astype(np.float64)  # a non-number raises "float() argument must be a string or a real number"
+        try:
+            x = x.astype(np.float64)  # a non-number raises "float() argument must be a string or a real number"
+        except ValueError as err:
+            raise ValueError(f"X must hold numbers ({err}); one-hot encode word columns first, or train from a "
+                             "CSV file, where mlpnet encodes them") from None
     elif x.dtype.kind not in "biuf":
         raise ValueError(f"X must be numeric, got dtype {x.dtype}")
     kind = "tabular"

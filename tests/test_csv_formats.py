@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import draw_shape
 from PIL import Image
 
-from mlpnet import checkpoint
+from mlpnet import checkpoint, config, data
 from mlpnet.cli import cli
 from mlpnet.errors import DataError
 from mlpnet.data.csv import CsvOptions, read_csv, read_pixel_rows, read_rows
@@ -64,7 +64,7 @@ def test_absent_label_uses_a_last_column_of_few_values_and_says_so(tmp_path: Pat
     assert len(t.notes) == 1 and "'kind'" in t.notes[0] and "data.label_column" in t.notes[0]
     # A last column of many distinct values is not a label: the error lists the columns.
     many = "\n".join(f"{i},{i * 0.5},{i * 1.7}" for i in range(10))
-    error(write(tmp_path, "u,v,w\n" + many + "\n", "b.csv"), r"no label column 'label'.*columns: u, v, w")
+    error(write(tmp_path, "u,v,w\n" + many + "\n", "b.csv"), r"no label column .label.*its columns are: u, v, w")
 
 
 def test_headerless_pixel_file_takes_the_first_column_as_label(tmp_path: Path) -> None:
@@ -300,3 +300,11 @@ def test_reading_peaks_within_three_float32_copies_of_the_data(tmp_path: Path, k
         tracemalloc.stop()
     assert t.x.shape == (n, d)
     assert peak <= 3 * n * d * 4, f"peak {peak / 1e6:.1f} MB for a {n * d * 4 / 1e6:.1f} MB float32 array"
+
+
+def test_a_decimal_label_column_is_refused(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{i * 0.37:.2f}" for i in range(30)) + "\n")
+    cfg = config.load(None, ["data.dataset=csv", f"data.path={path}"])
+    with pytest.raises(DataError, match="label column 'label' holds decimal numbers .*data.label_column"):
+        data.load(cfg.data, 0)

@@ -219,13 +219,47 @@ def test_tabular_rows_as_lists_and_as_objects(tabular_client, tmp_path):
 def test_tabular_bad_rows(tabular_client):
     post = tabular_client.post
     assert "has 3 values, the model needs 4" in _one_line_error(post("/predict", json={"rows": [[1, 2, 3]]}), 422)
-    assert "missing feature 'age_days'" in _one_line_error(
+    assert "no value for column 'age_days'" in _one_line_error(
         post("/predict", json={"rows": [{"length_cm": 1, "weight_kg": 2, "ratio": 3}]}), 422)
     assert "'abc' is not a number" in _one_line_error(post("/predict", json={"rows": [[1, 2, "abc", 4]]}), 422)
     assert "non-empty list" in _one_line_error(post("/predict", json={"rows": []}), 422)
     assert '{"rows"' in _one_line_error(post("/predict", json=[1, 2]), 400)
     assert "reads rows of 4 features" in _one_line_error(post("/predict", content=b"\x89PNG...."), 422)
     assert post("/predict", json={"rows": [[12, 2100, 50, 0.2]]}).status_code == 200
+    assert "row 0, column 'ratio': missing value, and the model was trained with data.missing: error" in \
+        _one_line_error(post("/predict", json={"rows": [[12, 2100, 50, None]]}), 422)
+
+
+def test_word_columns_and_missing_values_as_raw_rows(tmp_path):
+    """A CSV model with a word column, trained with data.missing=mean, takes raw rows over HTTP and from
+    Python, with mlpnet predict's answers."""
+    from starlette.testclient import TestClient
+
+    import mlpnet
+    from mlpnet.predict import predict_files
+    from mlpnet.serve.app import create_app
+
+    rng = np.random.default_rng(0)
+    colors = np.array(["red", "green", "blue"])
+    lines = ["size,color,weight,label"]
+    for i in range(300):
+        c, s = rng.integers(3), rng.normal(10, 2)
+        w = "" if i % 25 == 0 else f"{s * 3 + rng.normal():.3f}"
+        lines.append(f"{s:.3f},{colors[c]},{w},{'big' if s + c > 11 else 'small'}")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    r = CliRunner().invoke(cli, ["train", "--set", "data.dataset=csv", "--set", f"data.path={tmp_path / 't.csv'}",
+                                 "--set", "data.missing=mean", "--set", "train.epochs=3", "--out",
+                                 str(tmp_path / "run"), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    ckpt = tmp_path / "run" / "best.npz"
+    rows = [[9.5, "red", 28.1], [12.0, "purple", None], {"size": 11.0, "color": "blue", "weight": "NA"}]
+    (tmp_path / "rows.csv").write_text("size,color,weight\n9.5,red,28.1\n12.0,purple,\n11.0,blue,NA\n")
+    want = [p.probability for p in predict_files(ckpt, [str(tmp_path / "rows.csv")]).predictions]
+    got = TestClient(create_app(ckpt)).post("/predict", json={"rows": rows}).json()["predictions"]
+    np.testing.assert_allclose([g["probability"] for g in got], want, atol=1e-6)
+    model = mlpnet.load(ckpt)
+    assert model.n_features_in_ == 3 and list(model.feature_names_in_) == ["size", "color", "weight"]
+    np.testing.assert_allclose(model.predict_proba(rows).max(axis=1), want, atol=1e-6)
 
 
 def test_serve_without_a_checkpoint_is_one_line(tmp_path, monkeypatch):

@@ -151,7 +151,7 @@ def test_header_without_rows(tmp_path: Path, parser: str) -> None:
 
 def test_missing_label_column_suggests_and_lists(tmp_path: Path) -> None:
     msg = one_line_error(write(tmp_path, "x,lable,z\n1,2,3\n"), "no label column 'label'")
-    assert "did you mean 'lable'?" in msg and "columns: x, lable, z" in msg
+    assert "did you mean 'lable'?" in msg and "its columns are: x, lable, z" in msg
 
 
 def test_missing_label_column_lists_few_of_many(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import math
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -423,7 +424,7 @@ def _column_index(path: Path, header: list[str], name: str, what: str, hint: str
     close = by_case or difflib.get_close_matches(name, header, n=1)
     mean = f"; did you mean '{close[0]}'?" if close else ""
     shown = ", ".join(header[:8]) + (f", ... ({len(header)} columns)" if len(header) > 8 else "")
-    raise DataError(f"{path}: no {what} '{name}'{mean} columns: {shown}{hint}")
+    raise DataError(f"{path}: no {what} '{name}'{mean}; its columns are: {shown}{hint}")
 
 
 def _label_index(path: Path, lay: _Layout, option: str | int) -> tuple[int, str | None]:
@@ -442,9 +443,8 @@ def _label_index(path: Path, lay: _Layout, option: str | int) -> tuple[int, str 
         guess = _guess_label(lay)
         if guess is not None:
             where = "first" if guess == 0 else "last"
-            k = len({r[guess].strip() for r in lay.sample if len(r) == n})
-            return guess, (f"{path.name}: no column 'label'; the {where} column '{lay.names[guess]}' holds "
-                           f"{k} distinct values, so it is used as the label (set data.label_column to choose)")
+            return guess, (f"{path.name}: no column 'label'; the {where} column '{lay.names[guess]}' holds few "
+                           "distinct words or integers, so it is used as the label (set data.label_column to choose)")
     _column_index(path, lay.names, option, "label column",
                   hint="; set data.label_column (a name, or an index: 0 first, -1 last)")
     raise AssertionError("unreachable")
@@ -867,6 +867,12 @@ def _encode_labels(
             keys = labels.astype(np.int64)  # all integers: classes in numeric order
         except (ValueError, OverflowError):
             keys = labels
+            distinct = np.unique(labels)
+            if classes is None and labels.dtype.kind in "US" and all(_is_number(v) for v in distinct) \
+                    and any(float(v) % 1 for v in distinct):
+                raise DataError(f"{path}: label column '{label_column}' holds decimal numbers "
+                                f"({len(distinct)} distinct values), not classes; choose the label "
+                                "column with data.label_column (a name, or an index: 0 first, -1 last)")
     uniq, inverse = np.unique(keys, return_inverse=True)
     names = [str(u) for u in uniq]
     if classes is None:
@@ -908,3 +914,98 @@ def _ids(path: Path, lay: _Layout, used: set[int], n: int) -> tuple[list[str], s
                 if len(ids) == n:
                     return ids, name
     return [str(i + 1) for i in range(n)], None
+
+
+# --- raw rows from Python and HTTP -----------------------------------------------------------
+
+def raw_columns(schema: dict) -> list[str]:
+    """The training file's feature columns, before categories are one-hot encoded."""
+    return [str(c["name"]) for c in schema["columns"]]
+
+
+def encode_rows(rows, schema: dict) -> np.ndarray:
+    """Encode raw rows as the training file's columns were: ``(n, d)`` float32.
+
+    Parameters
+    ----------
+    rows : array-like (n, n_columns), list of mappings, or a DataFrame
+        Cells in the order of :func:`raw_columns` (or keyed by those names): numbers,
+        category words, and missing values (None, NaN, or one of ``MISSING_TOKENS``).
+    schema : dict
+        The checkpoint's CSV schema (``input["csv"]``).
+
+    Returns
+    -------
+    ndarray of float32, shape (n, d)
+        Words one-hot encoded with the stored categories; a missing value (or an unseen
+        category) is NaN, which standardizing fills with the training mean, if the model
+        was trained with ``data.missing`` ``mean`` or ``drop``; otherwise a DataError.
+    """
+    names = raw_columns(schema)
+    allow_missing = schema.get("missing", "error") != "error"
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a pandas DataFrame
+        rows = rows.to_dict("records")
+    if isinstance(rows, np.ndarray) and rows.ndim == 2 and rows.dtype.kind in "biuf":
+        table = rows
+    else:
+        table = np.empty((len(rows), len(names)), dtype=object)
+        for r, row in enumerate(rows):
+            if isinstance(row, dict):
+                absent = [c for c in names if c not in row]
+                if absent:
+                    raise DataError(f"row {r}: no value for column '{absent[0]}'"
+                                    + (f" (and {len(absent) - 1} more)" if len(absent) > 1 else ""))
+                row = [row[c] for c in names]
+            if isinstance(row, (str, bytes)) or not hasattr(row, "__len__") or len(row) != len(names):
+                width = len(row) if hasattr(row, "__len__") and not isinstance(row, str) else 1
+                raise DataError(f"row {r}: has {width} values, the model needs {len(names)} "
+                                f"({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})")
+            table[r] = list(row)
+    if table.shape[1] != len(names):
+        raise DataError(f"rows have {table.shape[1]} values, the model needs {len(names)} ({', '.join(names[:6])})")
+    blocks = []
+    for j, col in enumerate(schema["columns"]):
+        cells, categories = table[:, j], col.get("categories")
+        if categories is None:
+            values = np.array([_cell_number(v, r, names[j]) for r, v in enumerate(cells)], np.float32) \
+                if cells.dtype == object else cells.astype(np.float32)
+            missing = np.isnan(values)
+            block = values[:, None]
+        else:
+            lookup = {c: i for i, c in enumerate(categories)}
+            codes = np.array([-1 if _is_missing(v) else lookup.get(str(v).strip(), -2) for v in cells], np.int64)
+            if not allow_missing and (codes == -2).any():
+                r = int(np.argmax(codes == -2))
+                raise DataError(f"row {r}, column '{names[j]}': '{cells[r]}' is not one of the categories seen in "
+                                f"training ({', '.join(categories[:8])})")
+            missing = codes < 0
+            block = (codes[:, None] == np.arange(len(categories))).astype(np.float32)
+            block[missing] = np.nan
+        if not allow_missing and missing.any():
+            r = int(np.argmax(missing))
+            raise DataError(f"row {r}, column '{names[j]}': missing value, and the model was trained with "
+                            "data.missing: error")
+        blocks.append(block)
+    return np.concatenate(blocks, axis=1) if blocks else np.empty((len(table), 0), np.float32)
+
+
+def _is_missing(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    return isinstance(v, str) and v.strip() in MISSING_TOKENS
+
+
+def _cell_number(v, row: int, name: str) -> float:
+    if _is_missing(v):
+        return math.nan
+    if isinstance(v, bool) or not isinstance(v, (int, float, str, np.number)):
+        raise DataError(f"row {row}, column '{name}': {v!r} is not a number")
+    try:
+        f = float(v)
+    except ValueError:
+        raise DataError(f"row {row}, column '{name}': {v!r} is not a number") from None
+    if math.isinf(f):
+        raise DataError(f"row {row}, column '{name}': {v!r} is not a finite number")
+    return f

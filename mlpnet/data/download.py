@@ -22,7 +22,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from .. import __version__
-from ..errors import DataError, DownloadError
+from ..errors import DataError, DownloadError, one_line
 
 __all__ = ["DATASETS", "FILES", "DatasetSpec", "MIRROR_ENV", "fetch"]
 
@@ -141,7 +141,7 @@ def fetch(
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise DownloadError(f"cannot create {dest}: {_one_line(err)}") from err
+        raise DownloadError(f"cannot create {dest}: {one_line(err)}") from err
     for index, fname in enumerate(missing):
         if fname not in sums:
             raise DownloadError(f"{name}: no SHA-256 known for {fname}; refusing an unverified download")
@@ -213,9 +213,9 @@ def _stream(url: str, out: BinaryIO, *, timeout: float, progress: bool, label: s
     except urllib.error.HTTPError as err:
         raise _MirrorFailed(f"HTTP {err.code}") from err
     except urllib.error.URLError as err:
-        raise _MirrorFailed(_one_line(err.reason)) from err
+        raise _MirrorFailed(one_line(err.reason)) from err
     except (OSError, http.client.HTTPException, ValueError) as err:
-        raise _MirrorFailed(f"{type(err).__name__}: {_one_line(err)}") from err
+        raise _MirrorFailed(f"{type(err).__name__}: {one_line(err)}") from err
     # http.client's read(n) returns b"" on a dropped connection instead of raising.
     if total is not None and received != total:
         raise _MirrorFailed(f"connection dropped after {received} of {total} bytes")
@@ -236,7 +236,3 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _one_line(err: object) -> str:
-    """A message squeezed onto one line."""
-    text = " ".join(str(err).split())
-    return text or type(err).__name__

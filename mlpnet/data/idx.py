@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 
 __all__ = ["read_idx", "read_idx_pair", "write_idx"]
 
@@ -68,13 +68,13 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
                     return _parse(stream, path)
             except (OSError, EOFError, zlib.error) as err:
-                raise DataError(f"{path}: corrupt gzip stream: {_one_line(err)}") from err
+                raise DataError(f"{path}: corrupt gzip stream: {one_line(err)}") from err
     except DataError:
         raise
     except FileNotFoundError as err:
         raise DataError(f"{path}: no such file") from err
     except OSError as err:
-        raise DataError(f"{path}: cannot read: {_one_line(err)}") from err
+        raise DataError(f"{path}: cannot read: {one_line(err)}") from err
 
 
 def read_idx_pair(
@@ -158,9 +158,6 @@ def _read_at_most(stream: BinaryIO, limit: int) -> bytearray:
     return buffer
 
 
-def _one_line(err: BaseException) -> str:
-    """An exception's message squeezed onto one line."""
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ImageError
+from ..errors import ImageError, one_line
 
 __all__ = ["load_image", "load_image_bytes", "preprocess_file", "to_mnist"]
 
@@ -111,9 +111,9 @@ def _decode(source, path: str) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not a recognised image file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(f"{path}: image too large ({_one_line(err)})") from None
+        raise ImageError(f"{path}: image too large ({one_line(err)})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise ImageError(f"{path}: truncated or corrupt image ({_one_line(err)})") from None
+        raise ImageError(f"{path}: truncated or corrupt image ({one_line(err)})") from None
     return img
 
 
@@ -224,7 +224,7 @@ def network_image(img: Image.Image, info: dict, *, name: str = "<image>") -> np.
             img = img.resize((w, h), resample=Image.Resampling.LANCZOS)
         return np.asarray(img, np.uint8)
     except (OSError, ValueError) as err:
-        raise ImageError(f"{name}: cannot convert image ({_one_line(err)})") from None
+        raise ImageError(f"{name}: cannot convert image ({one_line(err)})") from None
 
 
 def preprocess_file(path: str | os.PathLike[str]) -> np.ndarray:
@@ -238,9 +238,6 @@ def preprocess_file(path: str | os.PathLike[str]) -> np.ndarray:
     return to_mnist(load_image(path), name=str(path))
 
 
-def _one_line(err: BaseException) -> str:
-    """An exception's message squeezed onto one line."""
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def _composite_gray(img: Image.Image, name: str) -> np.ndarray:

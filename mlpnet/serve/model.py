@@ -21,7 +21,8 @@ from PIL import Image
 
 from .. import info
 from ..data import images
-from ..errors import MlpnetError
+from ..data.csv import encode_rows, raw_columns
+from ..errors import DataError, MlpnetError
 from ..estimator import load
 
 
@@ -49,7 +50,9 @@ class Served:
         self.input = self.clf.input_
         self.classes: list[str] = list(self.description["classes"])
         self.kind = "tabular" if self.input.get("kind") == "tabular" else "image"
-        self.features: list[str] = list(self.input.get("features", []))
+        self.schema = self.input.get("csv") if self.kind == "tabular" else None
+        # The form and the rows use the CSV file's own columns (before one-hot encoding).
+        self.features: list[str] = raw_columns(self.schema) if self.schema else list(self.input.get("features", []))
         self._lock = threading.Lock()
 
     # -- answers -------------------------------------------------------------------------
@@ -104,6 +107,12 @@ class Served:
     def _rows_array(self, rows: object) -> np.ndarray:
         if not isinstance(rows, list) or not rows:
             raise BadInput('"rows" must be a non-empty list of rows')
+        if self.schema is not None:  # raw cells (numbers, words, null) are encoded as mlpnet predict does
+            try:
+                encode_rows(rows, self.schema)
+            except DataError as err:
+                raise BadInput(str(err)) from None
+            return rows
         d = len(self.features)
         x = np.empty((len(rows), d), np.float32)
         for r, row in enumerate(rows):

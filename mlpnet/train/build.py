@@ -92,8 +92,15 @@ def batch_for(cfg: Config, n: int) -> int:
     return b
 
 
+SMALL_EPOCH = 100
+"""Epochs of fewer batches than this are "small data": ``train.min_steps`` may add epochs."""
+
+
 def epochs_for(cfg: Config, steps_per_epoch: int) -> int:
-    """``train.epochs``, raised so that the run takes at least ``train.min_steps`` updates."""
+    """``train.epochs``, raised for a small training set (fewer than ``SMALL_EPOCH`` batches per
+    epoch) so that the run takes at least ``train.min_steps`` updates; larger sets keep it."""
+    if steps_per_epoch >= SMALL_EPOCH:
+        return cfg.train.epochs
     need = -(-cfg.train.min_steps // steps_per_epoch)
     return max(cfg.train.epochs, min(need, 100_000))
 

@@ -96,9 +96,13 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     check_memory(cfg, ds.n_features, ds.n_classes, batch)
     steps_per_epoch = math.ceil(n / batch)
     epochs = epochs_for(cfg, steps_per_epoch)
-    if ckpt is None and (batch, epochs) != (cfg.train.batch_size, cfg.train.epochs) and batch < n:
-        rep.echo(f"note: {n} training samples: batches of {batch} and {epochs} epochs "
-                 f"(train.min_batches={cfg.train.min_batches}, train.min_steps={cfg.train.min_steps})")
+    if ckpt is None and batch != cfg.train.batch_size and batch < n:
+        rep.echo(f"note: {n} training samples: train.batch_size={cfg.train.batch_size} lowered to {batch} so an "
+                 f"epoch has {steps_per_epoch} updates (train.min_batches={cfg.train.min_batches}; 0 keeps it)")
+    if ckpt is None and epochs != cfg.train.epochs:
+        rep.echo(f"note: train.epochs={cfg.train.epochs} raised to {epochs}: this small training set makes "
+                 f"{steps_per_epoch} updates per epoch, and train.min_steps={cfg.train.min_steps} asks for at least "
+                 f"that many in all (train.min_steps=0 keeps {cfg.train.epochs})")
     if ckpt is None:  # the resolved config records what the run really does, so a resume repeats it
         cfg.train.batch_size, cfg.train.epochs = batch, epochs
 

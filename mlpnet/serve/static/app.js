@@ -189,17 +189,29 @@ function startDrawing() {
 
 // ---- tabular models: a form from the stored feature names ---------------------------------
 
-function startForm(features) {
+// columns: the CSV file's own columns ({name, categories?}); a word column gets a menu.
+function startForm(columns, allowMissing) {
   const form = $("tabular");
-  $("fields").replaceChildren(...features.map((name, i) => {
+  $("fields").replaceChildren(...columns.map((col, i) => {
     const label = document.createElement("label");
-    label.textContent = name;
-    const input = document.createElement("input");
-    input.type = "text";
-    input.inputMode = "decimal";
-    input.name = name;
-    input.required = true;
-    input.dataset.testid = `feature-${i}`;
+    label.textContent = col.name;
+    let input;
+    if (col.categories) {
+      input = document.createElement("select");
+      const options = allowMissing ? ["", ...col.categories] : col.categories;
+      input.replaceChildren(...options.map((c) => {
+        const o = document.createElement("option");
+        o.value = c; o.textContent = c === "" ? "(missing)" : c;
+        return o;
+      }));
+    } else {
+      input = document.createElement("input");
+      input.type = "text";
+      input.inputMode = "decimal";
+      input.required = !allowMissing;
+      if (allowMissing) input.placeholder = "(missing)";
+    }
+    input.name = col.name;
     input.setAttribute("data-testid", `feature-${i}`);
     label.append(input);
     return label;
@@ -207,7 +219,7 @@ function startForm(features) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const row = {};
-    for (const input of form.querySelectorAll("input")) row[input.name] = input.value.trim();
+    for (const input of form.querySelectorAll("input, select")) row[input.name] = input.value.trim();
     inFlight = true; setState();
     try {
       const doc = await post(JSON.stringify({ rows: [row] }), { "Content-Type": "application/json" });
@@ -236,7 +248,9 @@ async function start() {
     if (m.input && m.input.kind === "tabular") {
       $("input-title").textContent = "Enter the features";
       $("tabular").hidden = false;
-      startForm(m.input.features);
+      const csv = m.input.csv;
+      startForm(csv ? csv.columns : m.input.features.map((name) => ({ name })),
+                Boolean(csv && csv.missing && csv.missing !== "error"));
     } else {
       $("input-title").textContent = m.dataset && m.dataset.includes("fashion") ? "Draw a piece of clothing" : "Draw a digit";
       $("draw").hidden = false;
