@@ -61,16 +61,6 @@ class Batcher:
             self.augment(x, self.rng)
         return x, y
 
-    def slice(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Contiguous rows ``start:stop`` (no gather needed), converted like ``gather``."""
-        n = stop - start
-        x = self._x[:n]
-        src = self.split.x[start:stop]
-        if self._same:
-            return src, self.split.y[start:stop]
-        self._convert(src, x)
-        return x, self.split.y[start:stop]
-
     def _convert(self, raw: np.ndarray, x: np.ndarray) -> None:
         # A same-type cast then a float multiply: the same values as multiply(raw, scale),
         # but faster than NumPy's mixed uint8 * float32 loop.

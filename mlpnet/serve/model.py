@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 import threading
 from pathlib import Path
 
@@ -53,6 +52,7 @@ class Served:
         self.schema = self.input.get("csv") if self.kind == "tabular" else None
         # The form and the rows use the CSV file's own columns (before one-hot encoding).
         self.features: list[str] = raw_columns(self.schema) if self.schema else list(self.input.get("features", []))
+        self._numeric_schema = {"columns": [{"name": f} for f in self.features], "missing": "error"}
         self._lock = threading.Lock()
 
     # -- answers -------------------------------------------------------------------------
@@ -98,53 +98,18 @@ class Served:
         return out
 
     def predict_rows(self, rows: object) -> list[dict]:
-        """Classify tabular rows: lists of ``len(features)`` numbers, or objects keyed by feature name."""
+        """Classify tabular rows: lists of values in column order, or objects keyed by column name."""
         if self.kind != "tabular":
             raise BadInput("this model reads images; send an image file (multipart field 'file') or raw image bytes")
-        probs, _ = self._forward(self._rows_array(rows))
-        return [self.answer(p) for p in probs]
-
-    def _rows_array(self, rows: object) -> np.ndarray:
         if not isinstance(rows, list) or not rows:
             raise BadInput('"rows" must be a non-empty list of rows')
-        if self.schema is not None:  # raw cells (numbers, words, null) are encoded as mlpnet predict does
-            try:
-                encode_rows(rows, self.schema)
-            except DataError as err:
-                raise BadInput(str(err)) from None
-            return rows
-        d = len(self.features)
-        x = np.empty((len(rows), d), np.float32)
-        for r, row in enumerate(rows):
-            if isinstance(row, dict):
-                missing = [f for f in self.features if f not in row]
-                if missing:
-                    raise BadInput(f"row {r}: missing feature {missing[0]!r}"
-                                   + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-                values = [row[f] for f in self.features]
-                names = self.features
-            elif isinstance(row, list):
-                if len(row) != d:
-                    raise BadInput(f"row {r}: has {len(row)} values, the model needs {d} "
-                                   f"({', '.join(self.features[:5])}{', ...' if d > 5 else ''})")
-                values, names = row, self.features
-            else:
-                raise BadInput(f"row {r}: must be a list of {d} numbers or an object keyed by feature name")
-            for c, (v, name) in enumerate(zip(values, names)):
-                x[r, c] = _number(v, r, name)
-        return x
-
-
-def _number(v: object, row: int, name: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-        raise BadInput(f"row {row}, feature {name!r}: {v!r} is not a number")
-    try:
-        f = float(v)
-    except ValueError:
-        raise BadInput(f"row {row}, feature {name!r}: {v!r} is not a number") from None
-    if not math.isfinite(f):
-        raise BadInput(f"row {row}, feature {name!r}: {v!r} is not a finite number")
-    return f
+        try:
+            # A CSV model encodes raw cells (numbers, words, null) itself, as mlpnet predict does;
+            # a model trained from arrays takes numbers, checked by the same encoder.
+            probs, _ = self._forward(rows if self.schema else encode_rows(rows, self._numeric_schema))
+        except (DataError, ValueError) as err:
+            raise BadInput(str(err)) from None
+        return [self.answer(p) for p in probs]
 
 
 def _unit_scale(h: np.ndarray) -> list[float]:
