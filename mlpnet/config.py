@@ -18,6 +18,7 @@ from typing import Any, Union
 
 import yaml
 
+from .data.augment import INTERPOLATIONS
 from .data.csv import MISSING_MODES
 from .data.load import FORMATS, NEEDS_PATH
 from .errors import ConfigError
@@ -54,6 +55,7 @@ class AugmentConfig:
     rotate: float = _opt(0.0, lo=0, hi=45)
     scale: float = _opt(0.0, lo=0, hi=0.5)
     hflip: bool = False
+    interpolation: str = _opt("nearest", choices=INTERPOLATIONS)
 
     @property
     def active(self) -> bool:

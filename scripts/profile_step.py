@@ -34,21 +34,24 @@ import argparse
 import statistics
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench import step_products  # scripts/bench.py, beside this file
-from mlpnet import data
+from mlpnet import config, data
 from mlpnet.data import dataset as splits, locate as sources
 from mlpnet.data.augment import Augmenter
 from mlpnet.nn import losses, optimizers as optim
 from mlpnet.nn.model import MLP, Architecture
+from mlpnet.train import build
 
 SIZES = (784, 128, 64, 10)
 BATCH = 128
 PHASES = ("gather", "forward", "loss", "backward", "adam")
 FLOOR_TARGET = 1.6
+FASHION_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "fashion-mnist.yaml"
 CLOCK = time.perf_counter
 """What every phase is timed with; ``--cpu-clock`` makes it the process's CPU time."""
 FLUSH_EVERY = optim.FLUSH_EVERY
@@ -146,14 +149,16 @@ def subnormal_penalty(n: int = 110_000, reps: int = 300) -> dict[str, float]:
     return ratios
 
 
-def augment_cost(x: np.ndarray, reps: int = 200) -> dict[str, float]:
-    """Median per-batch seconds of the augmentations a config can ask for, on real batches."""
+def augment_cost(x: np.ndarray, size: int, reps: int = 200) -> dict[str, float]:
+    """Median seconds per batch of ``size`` of the augmentations a config can ask for, on real images."""
     rng = np.random.default_rng(4)
-    batch = x[:BATCH].astype(np.float32) / 255
+    batch = x[:size].astype(np.float32) / 255
     out = {}
+    affine = {"shift": 2, "rotate": 8, "scale": 0.08}
     for name, kw in (("shift 2", {"shift": 2}), ("shift 1 + mirror", {"shift": 1, "hflip": True}),
-                     ("shift 2, rotate 8, scale 0.08", {"shift": 2, "rotate": 8, "scale": 0.08})):
-        aug = Augmenter(28, 28, BATCH, **kw)
+                     ("shift 2, rotate 8, scale 0.08", affine),
+                     ("the same, bilinear", {**affine, "interpolation": "bilinear"})):
+        aug = Augmenter(28, 28, size, **kw)
         times = []
         for _ in range(reps):
             xb = batch.copy()
@@ -164,24 +169,25 @@ def augment_cost(x: np.ndarray, reps: int = 200) -> dict[str, float]:
     return out
 
 
-def fashion_step(x: np.ndarray, y: np.ndarray, reps: int = 200) -> float:
-    """Median seconds of one training step of configs/fashion-mnist.yaml's network (784-512-256-10,
-    dropout 0.2, label smoothing 0.1, AdamW), gather included: what augmentation is weighed against."""
+def fashion_step(x: np.ndarray, y: np.ndarray, cfg: config.Config, reps: int = 200) -> float:
+    """Median seconds of one training step of a config's network, optimizer, dropout, label
+    smoothing and batch size, gather included: what augmentation is weighed against."""
+    size = cfg.train.batch_size
     rng = np.random.default_rng(5)
-    model = MLP(Architecture((784, 512, 256, 10), dropout=0.2)).init("he", rng)
-    opt = optim.build("adamw", model.n_params, model.n_weights, weight_decay=1e-4)
-    loss = losses.get("cross_entropy", 0.1)
-    batcher = data.Batcher(splits.Split(x, y), 1 / 255, BATCH)
+    model = build.build_model(cfg, 784, 10).init(cfg.model.init, rng)
+    opt = build.build_optimizer(cfg, model)
+    loss = losses.get(cfg.loss, cfg.label_smoothing)
+    batcher = data.Batcher(splits.Split(x, y), 1 / 255, size)
     times = []
     for _ in range(reps):
         t0 = CLOCK()
-        xb, yb = batcher.gather(rng.integers(0, len(y), BATCH))
+        xb, yb = batcher.gather(rng.integers(0, len(y), size))
         out = model.forward(xb, train=True, rng=rng)
         loss.value(out, yb)
-        delta = model.output_delta(BATCH)
+        delta = model.output_delta(size)
         loss.delta(out, yb, model.grad_output, delta)
         model.backward(delta)
-        opt.step(model.params, model.grads, 1e-3)
+        opt.step(model.params, model.grads, cfg.optimizer.lr)
         times.append(CLOCK() - t0)
     return statistics.median(times)
 
@@ -336,10 +342,12 @@ def main(argv=None) -> None:
         lines.append("subnormal / normal time per element on this CPU (best of 300): "
                      + ", ".join(f"{k} {v:.1f}x" for k, v in subnormal_penalty().items()))
         if args.augment:
-            fashion = fashion_step(x, y)
-            lines += ["", "batch augmentation (mlpnet.data.augment), median per batch of 128, and its share of a step of "
-                      f"configs/fashion-mnist.yaml's network ({fashion * 1e6:.0f} us):"]
-            lines += [f"  {k:30s} {v * 1e6:7.1f}  {v / fashion:6.1%}" for k, v in augment_cost(x).items()]
+            cfg = config.load(FASHION_CONFIG)
+            size = cfg.train.batch_size
+            fashion = fashion_step(x, y, cfg)
+            lines += ["", f"batch augmentation (mlpnet.data.augment), median per batch of {size}, and its share of a "
+                      f"training step of configs/fashion-mnist.yaml ({fashion * 1e6:.0f} us):"]
+            lines += [f"  {k:30s} {v * 1e6:7.1f}  {v / fashion:6.1%}" for k, v in augment_cost(x, size).items()]
         if args.threads_test:
             lines += ["", *thread_test(step)]
     print("\n".join(lines))

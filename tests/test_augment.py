@@ -52,17 +52,19 @@ def test_mirror_flips_about_half_the_images():
     assert 0 < flipped.sum() < 40
 
 
-def test_interpolating_path_agrees_with_the_exact_one_without_rotation_or_scaling():
-    """A rotation too small to move any pixel leaves the bilinear path equal to whole-pixel shifts and mirrors."""
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_resampling_path_agrees_with_the_exact_one_without_rotation_or_scaling(interpolation):
+    """A rotation too small to move any pixel leaves the resampling path equal to whole-pixel shifts and mirrors."""
     x0 = _images(10)
     a, b = x0.copy(), x0.copy()
     Augmenter(28, 28, 10, shift=2, hflip=True)(a, np.random.default_rng(9))
-    Augmenter(28, 28, 10, shift=2, hflip=True, rotate=1e-9)(b, np.random.default_rng(9))
+    Augmenter(28, 28, 10, shift=2, hflip=True, rotate=1e-9, interpolation=interpolation)(b, np.random.default_rng(9))
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_quarter_turn_is_a_rotation_of_the_pixel_grid():
-    aug = Augmenter(28, 28, 4, rotate=90)
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_quarter_turn_is_a_rotation_of_the_pixel_grid(interpolation):
+    aug = Augmenter(28, 28, 4, rotate=90, interpolation=interpolation)
     x0 = _images(4)
     x = x0.copy()
     # Force the angle to exactly +90 degrees: column 2 of the draws maps to 2 u - 1 = 1.
@@ -80,19 +82,36 @@ def test_quarter_turn_is_a_rotation_of_the_pixel_grid():
         assert np.allclose(out, np.rot90(img, 1), atol=1e-5) or np.allclose(out, np.rot90(img, -1), atol=1e-5)
 
 
-def test_small_rotation_keeps_the_ink_and_values_in_range():
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_small_rotation_keeps_the_ink_and_values_in_range(interpolation):
     img = np.zeros((28, 28), np.float32)
     img[9:19, 12:16] = 1.0  # a bar in the middle: nothing leaves the frame
     x = np.tile(img.reshape(1, -1), (16, 1))
-    Augmenter(28, 28, 16, rotate=15, scale=0.1)(x, np.random.default_rng(1))
+    Augmenter(28, 28, 16, rotate=15, scale=0.1, interpolation=interpolation)(x, np.random.default_rng(1))
     assert x.min() >= 0 and x.max() <= 1 + 1e-6
     np.testing.assert_allclose(x.sum(axis=1) / img.sum(), 1.0, atol=0.25)  # area scales by (1 +- 0.1)^2
     assert not np.allclose(x[0], x[1])
 
 
-def test_same_generator_state_same_batch():
+def test_nearest_copies_source_pixels_and_bilinear_blends_them():
+    """Nearest sampling only ever outputs pixels of the image (or black); bilinear makes new grey levels."""
+    levels = np.arange(1, 785, dtype=np.float32) / 784  # every pixel a distinct value
+    x = np.tile(levels, (8, 1))
+    near, lin = x.copy(), x.copy()
+    Augmenter(28, 28, 8, rotate=20, scale=0.2)(near, np.random.default_rng(3))
+    Augmenter(28, 28, 8, rotate=20, scale=0.2, interpolation="bilinear")(lin, np.random.default_rng(3))
+    assert np.isin(near, np.append(levels, 0)).all()
+    assert not np.isin(lin, np.append(levels, 0)).all()
+    # Both read the same source positions, so away from the frame's edge nearest is within half
+    # a pixel step (1/784 along a row, 28/784 down a column) of bilinear, each way.
+    inside = (near > 0) & (lin > 0)
+    assert np.quantile(np.abs(near - lin)[inside], 0.9) <= (1 + 28) / 2 / 784 + 1e-6
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_same_generator_state_same_batch(interpolation):
     a, b = _images(), _images()
-    aug = Augmenter(28, 28, 8, shift=2, rotate=10, scale=0.1, hflip=True)
+    aug = Augmenter(28, 28, 8, shift=2, rotate=10, scale=0.1, hflip=True, interpolation=interpolation)
     aug(a, np.random.default_rng(5))
     aug(b, np.random.default_rng(5))
     assert np.array_equal(a, b)
@@ -130,6 +149,8 @@ def test_augment_keys_are_validated(tmp_path):
         config.load(None, ["data.augment.shift=-1"])
     with pytest.raises(ConfigError, match="did you mean 'shift'"):
         config.load(None, ["data.augment.shfit=1"])
+    with pytest.raises(ConfigError, match=r"data\.augment\.interpolation: .*nearest, bilinear"):
+        config.load(None, ["data.augment.interpolation=cubic"])
     with pytest.raises(ConfigError, match="label_smoothing: applies to loss cross_entropy"):
         config.load(None, ["loss=mse", "label_smoothing=0.1"])
     with pytest.raises(ConfigError, match="label_smoothing"):

@@ -4,15 +4,18 @@ Each training image gets its own random affine transform: a shift of whole pixel
 small rotation, a small change of scale and optionally a mirror image, all drawn from the
 run's one ``np.random.Generator`` (so a run, its resume and a second run with the same
 seed see the same images). The batch is resampled by inverse mapping: every output pixel
-asks where it comes from in its source image and reads it there, bilinearly
-interpolated, with black (0) outside the frame. There is no per-image Python loop: the
-source coordinates of all ``n * h * w`` pixels are a few passes over one ``(n, h * w)``
-buffer, and the pixel reads are one ``np.take`` that fetches the four neighbours of each
-position at once from a zero-padded copy of the batch. Buffers are allocated once for the
-largest batch.
+asks where it comes from in its source image and reads it there, with black (0) outside
+the frame. There is no per-image Python loop: the source coordinates of all
+``n * h * w`` pixels are a few passes over one ``(n, h * w)`` buffer, and the pixel
+reads are one ``np.take`` from a zero-padded copy of the batch. Buffers are allocated
+once for the largest batch.
 
-A transform with whole-pixel shifts only (no rotation or scaling) needs no
-interpolation; it takes a cheaper path with one ``np.take`` per batch.
+Rotation and scaling read the nearest source pixel (``interpolation="nearest"``, the
+default, as in torchvision's ``RandomRotation`` and ``RandomAffine``), or interpolate
+bilinearly between the four around it (``"bilinear"``: smoother images, about twice the
+cost; the one ``np.take`` then fetches all four neighbours at once). A transform with
+whole-pixel shifts only (no rotation or scaling) needs neither; it takes a cheaper path
+with precomputed coordinates.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from .dataset import Dataset
 
 if TYPE_CHECKING:  # config imports the data registries, so only for the annotation
     from ..config import AugmentConfig
+
+INTERPOLATIONS = ("nearest", "bilinear")
+"""How rotated and scaled images are sampled (``data.augment.interpolation``)."""
 
 
 class Augmenter:
@@ -46,23 +52,30 @@ class Augmenter:
         Largest relative change of size (uniform factor in ``[1 - scale, 1 + scale]``).
     hflip : bool
         Mirror each image left-right with probability 1/2.
+    interpolation : {"nearest", "bilinear"}
+        How rotated and scaled images are sampled.
     dtype : numpy dtype
         Dtype of the batches.
     """
 
     def __init__(self, height: int, width: int, capacity: int, *, shift: int = 0, rotate: float = 0.0,
-                 scale: float = 0.0, hflip: bool = False, dtype=np.float32):
+                 scale: float = 0.0, hflip: bool = False, interpolation: str = "nearest", dtype=np.float32):
+        if interpolation not in INTERPOLATIONS:
+            raise ConfigError(f"data.augment.interpolation: unknown {interpolation!r}; "
+                              f"choose one of {', '.join(INTERPOLATIONS)}")
         self.height, self.width = int(height), int(width)
+        self.interpolation = interpolation
         self.shift, self.rotate, self.scale, self.hflip = int(shift), float(rotate), float(scale), bool(hflip)
         self.dtype = np.dtype(dtype)
         self.affine = bool(self.rotate or self.scale)
+        bilinear = self.affine and interpolation == "bilinear"
         h, w, n = self.height, self.width, int(capacity)
         # The padded frame has a border of zeros as wide as the largest shift (at least
         # one pixel): a whole-pixel shift never reads outside it, and the source positions
         # of the affine path are clipped onto it. Either way, outside the image is black.
         self._border = bd = max(1, self.shift)
         self._pw = pw = w + 2 * bd
-        self._pad = None if self.affine else np.zeros((n, h + 2 * bd, pw), self.dtype)
+        self._pad = None if bilinear else np.zeros((n, h + 2 * bd, pw), self.dtype)
         self._row_off = np.arange(n) * (h + 2 * bd) * pw
         rows, cols = np.divmod(np.arange(h * w), w)
         # Output pixel coordinates relative to the image centre.
@@ -75,6 +88,7 @@ class Augmenter:
         if self.affine:
             self._sx = np.empty((n, h * w), self.dtype)
             self._sy = np.empty((n, h * w), self.dtype)
+        if bilinear:
             self._fx = np.empty((n, h * w), self.dtype)
             self._a = np.empty((n, h * w), self.dtype)
             self._quads = np.zeros((n, h + 2 * bd, pw, 4), self.dtype)
@@ -95,13 +109,22 @@ class Augmenter:
         shifts = np.floor(r[:, :2] * (2 * self.shift + 1)) - self.shift      # integers in -shift..shift
         flip = r[:, 4] < 0.5 if self.hflip else np.zeros(n, bool)
         if not self.affine:
-            pad, bd = self._pad[:n], self._border
-            pad[:, bd:bd + self.height, bd:bd + self.width] = x.reshape(n, self.height, self.width)
-            self._shift_only(x, pad.reshape(-1), shifts, flip)
+            self._shift_only(x, self._padded(x), shifts, flip)
+            return
+        angle = np.radians(self.rotate) * (2 * r[:, 2] - 1)
+        factor = 1.0 + self.scale * (2 * r[:, 3] - 1)
+        self._source_positions(n, shifts, flip, angle, factor)
+        if self.interpolation == "nearest":
+            self._nearest(x)
         else:
-            angle = np.radians(self.rotate) * (2 * r[:, 2] - 1)
-            factor = 1.0 + self.scale * (2 * r[:, 3] - 1)
-            self._resample(x, shifts, flip, angle, factor)
+            self._bilinear(x)
+
+    def _padded(self, x) -> np.ndarray:
+        """The batch copied into the middle of its zero-bordered frame, flattened."""
+        n, bd = x.shape[0], self._border
+        pad = self._pad[:n]
+        pad[:, bd:bd + self.height, bd:bd + self.width] = x.reshape(n, self.height, self.width)
+        return pad.reshape(-1)
 
     def _shift_only(self, x, src, shifts, flip) -> None:
         """Whole-pixel shifts (and mirroring): each output pixel copies one source pixel."""
@@ -113,19 +136,14 @@ class Augmenter:
         np.add(base, offset[:, None], out=idx)
         np.take(src, idx, out=x, mode="clip")
 
-    def _resample(self, x, shifts, flip, angle, factor) -> None:
-        """General affine transform, bilinear: out(p) = in(c + R(-angle) (p - c) / factor - shift)."""
-        n = x.shape[0]
-        h, w, pw, bd = self.height, self.width, self._pw, self._border
-        sx, sy, fx, a = self._sx[:n], self._sy[:n], self._fx[:n], self._a[:n]
-        idx, quads = self._idx[:n], self._quads[:n]
-        # The four neighbours (p, right, below, below-right) of every padded position, side
-        # by side: one np.take of 16-byte items then reads all four at once, about as fast
-        # as one take of single pixels and four times faster than four of them. Positions
-        # never written stay 0 (black) from the allocation.
-        img = x.reshape(n, h, w)
-        for k, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
-            quads[:, bd - dy:bd - dy + h, bd - dx:bd - dx + w, k] = img
+    def _source_positions(self, n, shifts, flip, angle, factor) -> None:
+        """Where each output pixel reads, out(p) = in(c + R(-angle) (p - c) / factor - shift).
+
+        Fills ``sx`` and ``sy`` with the source column and row of every output pixel,
+        clipped onto the one-pixel zero border around the image (-1 .. w, -1 .. h).
+        """
+        h, w = self.height, self.width
+        sx, sy = self._sx[:n], self._sy[:n]
         cos = (np.cos(angle) / factor).astype(self.dtype)
         sin = (np.sin(angle) / factor).astype(self.dtype)
         mirror = np.where(flip, -1.0, 1.0).astype(self.dtype)
@@ -139,23 +157,54 @@ class Augmenter:
                out=sx.reshape(n, h, w))
         np.add((cos[:, None] * rows + cy[:, None])[:, :, None], ((-sin * mirror)[:, None] * cols)[:, None, :],
                out=sy.reshape(n, h, w))
-        # Clip onto the zero border; split into the top-left neighbour and the fractions.
         np.clip(sx, -1, w, out=sx)
         np.clip(sy, -1, h, out=sy)
+
+    def _gather_index(self, n, col, row) -> np.ndarray:
+        """Flat index into the padded batch of the whole-number positions ``col``, ``row`` (overwritten).
+
+        The positions are small whole numbers, exact in float32, made integers before
+        adding each image's offset.
+        """
+        bd, idx = self._border, self._idx[:n]
+        row += bd
+        row *= self._pw
+        col += bd
+        col += row
+        np.copyto(idx, col, casting="unsafe")
+        idx += self._row_off[:n, None]
+        return idx
+
+    def _nearest(self, x) -> None:
+        """Each output pixel copies the source pixel nearest to its source position."""
+        n = x.shape[0]
+        sx, sy = self._sx[:n], self._sy[:n]
+        src = self._padded(x)
+        np.rint(sx, out=sx)
+        np.rint(sy, out=sy)
+        np.take(src, self._gather_index(n, sx, sy), out=x, mode="clip")
+
+    def _bilinear(self, x) -> None:
+        """Each output pixel interpolates bilinearly between the four source pixels around its position."""
+        n = x.shape[0]
+        h, w, bd = self.height, self.width, self._border
+        sx, sy, fx, a = self._sx[:n], self._sy[:n], self._fx[:n], self._a[:n]
+        quads = self._quads[:n]
+        # The four neighbours (p, right, below, below-right) of every padded position, side
+        # by side: one np.take of 16-byte items then reads all four at once, about as fast
+        # as one take of single pixels and four times faster than four of them. Positions
+        # never written stay 0 (black) from the allocation.
+        img = x.reshape(n, h, w)
+        for k, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+            quads[:, bd - dy:bd - dy + h, bd - dx:bd - dx + w, k] = img
+        # Split each position into its top-left neighbour and the fractions.
         np.floor(sx, out=a)
         np.minimum(a, w - 1, out=a)
         np.subtract(sx, a, out=fx)            # column fraction
         np.floor(sy, out=sx)
         np.minimum(sx, h - 1, out=sx)
         np.subtract(sy, sx, out=sy)           # row fraction
-        # Flat index of the top-left neighbour in the padded batch: small whole numbers,
-        # exact in float32, made integers before adding each image's offset.
-        sx += bd
-        sx *= pw
-        a += bd
-        a += sx
-        np.copyto(idx, a, casting="unsafe")
-        idx += self._row_off[:n, None]
+        idx = self._gather_index(n, a, sx)
         q = self._q[:n]
         np.take(quads.reshape(-1, 4).view(self._void).reshape(-1), idx, out=q.view(self._void).reshape(n, h * w),
                 mode="clip")
@@ -173,7 +222,7 @@ class Augmenter:
 
     def __repr__(self) -> str:
         return (f"Augmenter(shift={self.shift}, rotate={self.rotate}, scale={self.scale}, hflip={self.hflip}, "
-                f"size={self.height}x{self.width})")
+                f"interpolation={self.interpolation!r}, size={self.height}x{self.width})")
 
 
 
@@ -186,4 +235,4 @@ def from_config(cfg: AugmentConfig, ds: Dataset, batch_size: int, dtype=np.float
         raise ConfigError(f"data.augment: needs grayscale images, and this dataset is {info.get('kind', 'not images')}"
                           f"{' in colour' if info.get('channels', 1) != 1 else ''}; remove data.augment")
     return Augmenter(info["height"], info["width"], batch_size, shift=cfg.shift, rotate=cfg.rotate, scale=cfg.scale,
-                     hflip=cfg.hflip, dtype=dtype)
+                     hflip=cfg.hflip, interpolation=cfg.interpolation, dtype=dtype)
