@@ -13,7 +13,10 @@ Fashion-MNIST with mlpnet's own parts, timing each phase of every step, and prin
   caches (a lower bound for it), and the cost of the subnormal flush;
 * how much slower this CPU computes on subnormal numbers than on normal ones (the cost the
   flush avoids; from about 1x to tens of times, depending on the processor);
-* with ``--augment``: what the batch augmentation (mlpnet.data.augment) adds per batch;
+* with ``--augment``: what the batch augmentation (mlpnet.data.augment) adds per batch,
+  against a training step of configs/fashion-mnist.yaml;
+* with ``--seed-net``: the seed network (configs/mnist-seed.yaml) trained one sample at a
+  time, its epoch times, drift and a census of subnormal numbers;
 * with ``--threads-test``: what handing work to a second Python thread costs, how much
   element-wise work two threads get through, and Adam split across two threads.
 
@@ -52,6 +55,7 @@ BATCH = 128
 PHASES = ("gather", "forward", "loss", "backward", "adam")
 FLOOR_TARGET = 1.6
 FASHION_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "fashion-mnist.yaml"
+SEED_CONFIG = FASHION_CONFIG.with_name("mnist-seed.yaml")
 CLOCK = time.perf_counter
 """What every phase is timed with; ``--cpu-clock`` makes it the process's CPU time."""
 FLUSH_EVERY = optim.FLUSH_EVERY
@@ -192,6 +196,85 @@ def fashion_step(x: np.ndarray, y: np.ndarray, cfg: config.Config, reps: int = 2
     return statistics.median(times)
 
 
+def alternated(run_a, run_b, rounds: int = 21) -> float:
+    """Median over ``rounds`` of (time of ``run_a``) / (time of ``run_b``), the two run back to
+    back in alternating order: a slow spell of the machine slows both sides of a round alike,
+    so the ratio shows only what differs between them."""
+    ratios = []
+    for r in range(rounds):
+        pair = (run_a, run_b) if r % 2 == 0 else (run_b, run_a)
+        t = []
+        for run in pair:
+            t0 = CLOCK()
+            run()
+            t.append(CLOCK() - t0)
+        ta, tb = t if r % 2 == 0 else t[::-1]
+        ratios.append(ta / tb)
+    return statistics.median(ratios)
+
+
+def state_drift(trained: Step, x: np.ndarray, y: np.ndarray, batches: int = 50) -> float:
+    """Steps on the state after the whole run against steps on a fresh state, alternated.
+
+    The drift of epoch times mixes a slowdown of the run's own (subnormal numbers building
+    up in its state) with the machine's speed, which on a shared virtual machine swings by
+    more than any slowdown we look for. Timing a few dozen steps from each state in turn
+    keeps only the first: a ratio near 1.00 means the trained state costs what a new one does.
+    """
+    fresh = Step(x, y)
+    idx = np.random.default_rng(6).integers(0, len(y), (batches, BATCH))
+
+    def steps(step):
+        def run():
+            for b in idx:
+                step.gather(b)
+                step.forward()
+                step.loss_()
+                step.backward()
+                step.adam()
+        return run
+
+    return alternated(steps(trained), steps(fresh))
+
+
+def seed_net_epochs(x: np.ndarray, y: np.ndarray, epochs: int, n: int = 5000) -> tuple[list[float], int, float]:
+    """Per-epoch seconds (on ``CLOCK``) of configs/mnist-seed.yaml's network trained one
+    sample at a time on ``n`` images, through the trainer's own step (the single-sample SGD
+    path); how many subnormal numbers the weights and the path's buffers hold at the end;
+    and the time of samples on the trained network over a new one, alternated."""
+    cfg = config.load(SEED_CONFIG)
+    rng = np.random.default_rng(0)
+    model = build.build_model(cfg, 784, 10).init(cfg.model.init, rng)
+    step = build.build_step(cfg, model, build.build_optimizer(cfg, model))
+    batcher = data.Batcher(splits.Split(x[:n], y[:n]), 1 / 255, 1)
+    times = []
+    with threadpool_limits(1):  # as the trainer runs this path
+        for _ in range(epochs):
+            order = rng.permutation(n)
+            t0 = CLOCK()
+            for k in range(n):
+                xb, yb = batcher.gather(order[k:k + 1])
+                step(xb, yb, cfg.optimizer.lr, rng)
+            times.append(CLOCK() - t0)
+    buffers = [*model.weights, *model.biases, *step.one._z, *step.one._delta, *step.one._outer]
+    sub = sum(subnormals(b) for b in buffers)
+    # The state after the run against a new network, 500 samples each, alternated.
+    fresh_model = build.build_model(cfg, 784, 10).init(cfg.model.init, np.random.default_rng(1))
+    fresh = build.build_step(cfg, fresh_model, build.build_optimizer(cfg, fresh_model))
+    rows = [batcher.gather(np.array([i])) for i in range(500)]
+    rows = [(xb.copy(), yb.copy()) for xb, yb in rows]
+
+    def samples(stepper):
+        def run():
+            for xb, yb in rows:
+                stepper(xb, yb, cfg.optimizer.lr, rng)
+        return run
+
+    with threadpool_limits(1):
+        paired = alternated(samples(step), samples(fresh))
+    return times, sub, paired
+
+
 def alone(step: Step, n: int, reps: int = 300) -> dict[str, float]:
     """Best per-call seconds of the non-product phases repeated back to back (warm caches)."""
     idx = np.random.default_rng(3).permutation(n)[:BATCH]
@@ -304,6 +387,9 @@ def main(argv=None) -> None:
     p.add_argument("--no-flush", action="store_true",
                    help="never flush tiny optimizer state to zero (shows the slowdown subnormal numbers cause)")
     p.add_argument("--augment", action="store_true", help="also time the batch augmentations")
+    p.add_argument("--seed-net", action="store_true",
+                   help="also train the seed network one sample at a time (5,000 images, --epochs epochs) and "
+                        "print its epoch times and drift")
     p.add_argument("--cpu-clock", action="store_true",
                    help="time the training loop with the process's CPU clock instead of the wall clock: steadier on "
                         "a machine busy with other work (use with --threads 1)")
@@ -319,6 +405,7 @@ def main(argv=None) -> None:
     with threadpool_limits(args.threads):
         phases, floor, paired, epochs = in_loop(step, len(y), args.epochs)
         state_sub = sum(subnormals(v) for v in step.opt.state.values())
+        trained_vs_fresh = state_drift(step, x, y)
         warm = alone(step, len(y))
         lines = [f"784-128-64-10, batch {BATCH}, Adam, BLAS threads: {args.threads or 'all'}; microseconds per batch"
                  + (" (training loop on the CPU clock)" if args.cpu_clock else ""),
@@ -332,7 +419,9 @@ def main(argv=None) -> None:
                   + " ".join(f"{e * 1e6:.0f}" for e in epochs),
                   f"  drift (median of the last 3 epochs / fastest): "
                   f"{statistics.median(epochs[-3:]) / min(epochs):.2f}; subnormal numbers in Adam's state at the "
-                  f"end: {state_sub:,}", "",
+                  f"end: {state_sub:,}",
+                  f"  steps from the state after the run / from a new state, 50 batches each, alternated: "
+                  f"{trained_vs_fresh:.2f}x", "",
                   f"left for everything but the products at {FLOOR_TARGET}x: {(FLOOR_TARGET - 1) * floor * 1e6:.1f}",
                   "non-product phases alone, warm caches (best of 300):"]
         lines += [f"  {k:9s} {v * 1e6:7.1f}" + ("  (per step: one flush every "
@@ -348,6 +437,13 @@ def main(argv=None) -> None:
             lines += ["", f"batch augmentation (mlpnet.data.augment), median per batch of {size}, and its share of a "
                       f"training step of configs/fashion-mnist.yaml ({fashion * 1e6:.0f} us):"]
             lines += [f"  {k:30s} {v * 1e6:7.1f}  {v / fashion:6.1%}" for k, v in augment_cost(x, size).items()]
+        if args.seed_net:
+            times, sub, paired = seed_net_epochs(x, y, args.epochs)
+            lines += ["", "seed network (configs/mnist-seed.yaml), one sample at a time, 5,000 images; seconds per epoch:",
+                      "  " + " ".join(f"{t:.3f}" for t in times),
+                      f"  drift (median of the last 3 epochs / fastest): {statistics.median(times[-3:]) / min(times):.2f}; "
+                      f"subnormal numbers in its weights and buffers at the end: {sub:,}",
+                      f"  trained network / new network, 500 samples each, alternated: {paired:.2f}x"]
         if args.threads_test:
             lines += ["", *thread_test(step)]
     print("\n".join(lines))
