@@ -196,15 +196,18 @@ def fashion_step(x: np.ndarray, y: np.ndarray, cfg: config.Config, reps: int = 2
     return statistics.median(times)
 
 
-def alternated(run_a, run_b, rounds: int = 21) -> float:
+def alternated(run_a, run_b, reset_b, rounds: int = 21) -> float:
     """Median over ``rounds`` of (time of ``run_a``) / (time of ``run_b``), the two run back to
     back in alternating order: a slow spell of the machine slows both sides of a round alike,
-    so the ratio shows only what differs between them."""
+    so the ratio shows only what differs between them. ``reset_b`` (untimed) puts b's state
+    back before each of its runs, so b stays as new however many rounds there are."""
     ratios = []
     for r in range(rounds):
         pair = (run_a, run_b) if r % 2 == 0 else (run_b, run_a)
         t = []
         for run in pair:
+            if run is run_b:
+                reset_b()
             t0 = CLOCK()
             run()
             t.append(CLOCK() - t0)
@@ -220,9 +223,17 @@ def state_drift(trained: Step, x: np.ndarray, y: np.ndarray, batches: int = 50) 
     up in its state) with the machine's speed, which on a shared virtual machine swings by
     more than any slowdown we look for. Timing a few dozen steps from each state in turn
     keeps only the first: a ratio near 1.00 means the trained state costs what a new one does.
+    The new state is put back before each of its turns, so it never ages past 50 steps.
     """
     fresh = Step(x, y)
     idx = np.random.default_rng(6).integers(0, len(y), (batches, BATCH))
+    params, state = fresh.model.params.copy(), {k: v.copy() for k, v in fresh.opt.state.items()}
+
+    def reset():
+        fresh.model.params[...] = params
+        for k, v in state.items():
+            fresh.opt.state[k][...] = v
+        fresh.opt.t = 0
 
     def steps(step):
         def run():
@@ -234,7 +245,7 @@ def state_drift(trained: Step, x: np.ndarray, y: np.ndarray, batches: int = 50) 
                 step.adam()
         return run
 
-    return alternated(steps(trained), steps(fresh))
+    return alternated(steps(trained), steps(fresh), reset)
 
 
 def seed_net_epochs(x: np.ndarray, y: np.ndarray, epochs: int, n: int = 5000) -> tuple[list[float], int, float]:
@@ -261,6 +272,10 @@ def seed_net_epochs(x: np.ndarray, y: np.ndarray, epochs: int, n: int = 5000) ->
     # The state after the run against a new network, 500 samples each, alternated.
     fresh_model = build.build_model(cfg, 784, 10).init(cfg.model.init, np.random.default_rng(1))
     fresh = build.build_step(cfg, fresh_model, build.build_optimizer(cfg, fresh_model))
+    new_params = fresh_model.params.copy()
+
+    def reset():
+        fresh_model.params[...] = new_params
     rows = [batcher.gather(np.array([i])) for i in range(500)]
     rows = [(xb.copy(), yb.copy()) for xb, yb in rows]
 
@@ -271,7 +286,7 @@ def seed_net_epochs(x: np.ndarray, y: np.ndarray, epochs: int, n: int = 5000) ->
         return run
 
     with threadpool_limits(1):
-        paired = alternated(samples(step), samples(fresh))
+        paired = alternated(samples(step), samples(fresh), reset)
     return times, sub, paired
 
 

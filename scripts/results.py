@@ -87,19 +87,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if "fashion" in want:
-            rows.append(run("Fashion-MNIST (60k train, 10k test)", ["-c", "configs/fashion-mnist.yaml"],
-                            tmp / "fashion"))
+            rows.append(run("Fashion-MNIST, `-c configs/fashion-mnist.yaml` (55k train, 5k validation, 10k test)",
+                            ["-c", "configs/fashion-mnist.yaml"], tmp / "fashion"))
         if want & {"digits", "seed"}:
             d = digits_idx(Path(tempfile.mkdtemp(dir=tmp)))
             data = ["--set", "data.dataset=idx", "--set", f"data.path={d}", "--set", "data.val_size=1000"]
             if "digits" in want:
-                rows.append(run("real digits, default config (7k train, 2k test)", ["-c", "configs/mnist.yaml", *data],
-                                tmp / "digits"))
+                rows.append(run("real digits, default config `configs/mnist.yaml` (7k train, 1k validation, 2k test)",
+                                ["-c", "configs/mnist.yaml", *data], tmp / "digits"))
             if "seed" in want:
-                rows.append(run("real digits, seed article's network (7k train, 2k test)",
-                                ["-c", "configs/mnist-seed.yaml", *data], tmp / "seed"))
+                rows.append(run("real digits, the seed article's network `configs/mnist-seed.yaml` "
+                                "(7k train, 1k validation, 2k test)", ["-c", "configs/mnist-seed.yaml", *data], tmp / "seed"))
         if "csv" in want and (csv := sklearn_digits_csv(tmp / "digits.csv")) is not None:
-            rows.append(run("scikit-learn 8x8 digits as CSV (1,294 train, 144 validation, 359 test)",
+            rows.append(run("scikit-learn's 8x8 digits written as CSV, `data.dataset=csv`, hidden [64], 30 epochs "
+                            "(1,294 train, 144 validation, 359 test)",
                             ["--set", "data.dataset=csv", "--set", f"data.path={csv}", "--set", "data.label_column=digit",
                              "--set", "data.val_size=0.1", "--set", "model.hidden=[64]", "--set", "train.epochs=30",
                              "--set", "train.batch_size=32", "--set", "name=digits-csv"], tmp / "csv"))

@@ -164,6 +164,16 @@ def test_augmenting_tabular_data_is_a_clear_error(tmp_path):
     ds = data.load(cfg.data, cfg.seed, progress=False)
     with pytest.raises(ConfigError, match="data.augment: needs grayscale images"):
         from_config(cfg.data.augment, ds, 32)
+    # From the command line: one line, exit 2, and no run folder left behind.
+    from click.testing import CliRunner
+
+    from mlpnet.cli import cli
+
+    out = tmp_path / "run"
+    res = CliRunner().invoke(cli, ["train", "--set", "data.dataset=csv", "--set", f"data.path={csv}",
+                                    "--set", "data.augment.rotate=5", "--out", str(out)])
+    assert res.exit_code == 2 and "data.augment: needs grayscale images" in res.output
+    assert "Traceback" not in res.output and not out.exists()
 
 
 def test_augmentation_costs_little_next_to_a_training_step():

@@ -168,6 +168,15 @@ def test_config_error_under_mpirun_is_one_line(blobs, tmp_path):
 
 
 @needs_mpirun
+def test_augmentation_under_mpirun_is_refused_in_one_line_before_any_folder(blobs, tmp_path):
+    r = _train(blobs, tmp_path / "run", ranks=2, extra=["data.augment.shift=1"], timeout=120)
+    assert r.returncode != 0
+    ours = [line for line in r.stderr.splitlines() if line.startswith("error")]
+    assert len(ours) == 1 and "data.augment: augmentation is not supported in MPI" in ours[0], r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "run").exists()
+
+
+@needs_mpirun
 def test_a_rank_without_rows_in_the_last_batch_keeps_in_step(blobs, tmp_path):
     """500 rows in batches of 7 end with 3 rows for 4 ranks: one rank has none, and only draws the masks."""
     extra = ["train.batch_size=7", "model.hidden=[16]"]

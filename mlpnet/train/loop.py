@@ -118,6 +118,13 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
         state = restore(ckpt, model, opt, rng, resume)
         check_more_epochs(state, cfg.train.epochs, resume)
         _note_schedule_change(cfg, ckpt.meta["config"]["train"]["epochs"], rep)
+    # Checked before the run directory exists, so a refused config leaves nothing behind.
+    augment = augment_from_config(cfg.data.augment, ds, batch, model.dtype)
+    if augment is not None and comm.size > 1:
+        # Each rank would draw augmentations for its own rows only, and the ranks' generators
+        # (which also shuffle and drop out) would drift apart.
+        raise ConfigError("data.augment: augmentation is not supported in MPI data-parallel training yet; "
+                          "set data.augment.* to 0 or train in one process")
     comm.bcast_(model.params)  # every rank starts from rank 0's weights
     if write:
         run.path.mkdir(parents=True, exist_ok=True)
@@ -127,12 +134,6 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     if ds.val is None and resume is None:
         rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
 
-    augment = augment_from_config(cfg.data.augment, ds, batch, model.dtype)
-    if augment is not None and comm.size > 1:
-        # Each rank would draw augmentations for its own rows only, and the ranks' generators
-        # (which also shuffle and drop out) would drift apart.
-        raise ConfigError("data.augment: augmentation is not supported in MPI data-parallel training yet; "
-                          "set data.augment.* to 0 or train in one process")
     batcher = data.Batcher(ds.train, ds.scale, batch, model.dtype, augment=augment, rng=rng)
     base_meta = {"mlpnet_version": __version__, "dataset": ds.name or cfg.data.dataset, "classes": ds.classes,
                  "input": ds.input,
