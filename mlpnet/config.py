@@ -188,7 +188,19 @@ def stored_config(raw: dict, path, overrides=(), *, allowed: str | tuple[str, ..
         if bad:
             raise ConfigError(f"--set {_printable(bad[0])}: {what} can only change {allowed}* keys")
         allowed = None
-    return apply_overrides(from_dict(raw, f"{path} (stored config)"), list(overrides), allowed=allowed)
+    return apply_overrides(from_dict(_upgrade(raw), f"{path} (stored config)"), list(overrides), allowed=allowed)
+
+
+def _upgrade(raw: dict) -> dict:
+    """A stored config from an older mlpnet, with what its run did made explicit.
+
+    Rotation and scaling were always bilinear before ``data.augment.interpolation``
+    existed, so such a run resumes bilinear rather than with the new default.
+    """
+    aug = (raw.get("data") or {}).get("augment") if isinstance(raw.get("data"), dict) else None
+    if isinstance(aug, dict) and "interpolation" not in aug and (aug.get("rotate") or aug.get("scale")):
+        raw = {**raw, "data": {**raw["data"], "augment": {**aug, "interpolation": "bilinear"}}}
+    return raw
 
 
 def default_name(cfg: Config, path: str | Path | None = None) -> str:

@@ -142,6 +142,17 @@ def test_augmented_training_learns_and_resumes_bit_identically(blobs, tmp_path):
     assert not np.array_equal(a.model.params, checkpoint.load(tmp_path / "plain/last.npz").model.params)
 
 
+def test_runs_stored_before_the_interpolation_key_resume_bilinear():
+    """Rotation and scaling were bilinear before data.augment.interpolation existed."""
+    raw = config.load(None, ["data.augment.rotate=10"]).to_dict()
+    del raw["data"]["augment"]["interpolation"]
+    assert config.stored_config(raw, "old.npz").data.augment.interpolation == "bilinear"
+    raw["data"]["augment"].update(rotate=0.0, shift=2)
+    assert config.stored_config(raw, "old.npz").data.augment.interpolation == "nearest"
+    new = config.load(None, ["data.augment.rotate=10"]).to_dict()
+    assert config.stored_config(new, "new.npz").data.augment.interpolation == "nearest"
+
+
 def test_augment_keys_are_validated(tmp_path):
     with pytest.raises(ConfigError, match=r"data\.augment\.rotate: 90.0 is out of range"):
         config.load(None, ["data.augment.rotate=90"])
