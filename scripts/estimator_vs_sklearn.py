@@ -10,6 +10,7 @@ accuracy (and each split's) as a Markdown table. Needs scikit-learn.
 
 from __future__ import annotations
 
+import argparse
 import time
 import warnings
 
@@ -24,6 +25,7 @@ import mlpnet
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     print("| dataset | mlpnet | scikit-learn | mlpnet per split | scikit-learn per split | mlpnet fit |")
     print("|---|---:|---:|---|---|---:|")
     for name, loader in (("iris", load_iris), ("wine", load_wine), ("breast_cancer", load_breast_cancer)):

@@ -50,7 +50,8 @@ def run(label: str, args: list[str], out: Path) -> dict:
     epoch_s = [float(line.split(",")[-1]) for line in (out / "metrics.csv").read_text().splitlines()[1:]]
     return {"label": label, "command": "mlpnet train " + " ".join(args), "seconds": seconds,
             "epochs": d["run_epochs"], "median_epoch_s": float(np.median(epoch_s)),
-            "test_accuracy": d["test"]["accuracy"], "n_test": d["test"]["n"], "best_epoch": d["epoch"]}
+            "test_accuracy": d["test"]["accuracy"], "test_loss": d["test"]["loss"], "n_test": d["test"]["n"],
+            "best_epoch": d["epoch"], "val_accuracy": d["metrics"].get("val_accuracy")}
 
 
 def digits_idx(folder: Path) -> Path:

@@ -101,3 +101,28 @@ def test_drift_is_the_median_of_the_last_three_epochs_over_the_fastest(bench):
     assert s["drift"] == pytest.approx(1.1)  # the disturbed run is left out
     assert bench.drift_line("d", s).endswith("met (target <= 1.1)")
     assert "NOT met" in bench.drift_line("d", bench.summarize([run([1.0, 1.0, 1.5, 1.5, 1.5])]))
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (REPO / "scripts").glob("*.py")))
+def test_every_script_starts(script):
+    """Each measuring script imports what it needs and parses its options (``--help``)."""
+    import subprocess
+
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / script), "--help"], capture_output=True, text=True,
+                       timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert "usage:" in r.stdout
+
+
+def test_fashion_trials_list_the_shipped_config_first_and_refuse_unknown_rows():
+    import subprocess
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import fashion_trials
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    assert fashion_trials.TRIALS[0][1] == () and "shipped" in fashion_trials.TRIALS[0][0]
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "fashion_trials.py"), "--only", "0"],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 2 and "no trial 0" in r.stderr
