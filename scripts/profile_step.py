@@ -196,6 +196,11 @@ def fashion_step(x: np.ndarray, y: np.ndarray, cfg: config.Config, reps: int = 2
     return statistics.median(times)
 
 
+def drift(times: list[float]) -> float:
+    """Median of the last 3 epoch times over the fastest (bench.py's drift, for any number of epochs)."""
+    return statistics.median(times[-3:]) / min(times)
+
+
 def alternated(run_a, run_b, reset_b, rounds: int = 21) -> float:
     """Median over ``rounds`` of (time of ``run_a``) / (time of ``run_b``), the two run back to
     back in alternating order: a slow spell of the machine slows both sides of a round alike,
@@ -276,6 +281,7 @@ def seed_net_epochs(x: np.ndarray, y: np.ndarray, epochs: int, n: int = 5000) ->
 
     def reset():
         fresh_model.params[...] = new_params
+
     rows = [batcher.gather(np.array([i])) for i in range(500)]
     rows = [(xb.copy(), yb.copy()) for xb, yb in rows]
 
@@ -433,7 +439,7 @@ def main(argv=None) -> None:
                   f"step per epoch ({'no flush' if args.no_flush else f'flush every {optim.FLUSH_EVERY} steps'}): "
                   + " ".join(f"{e * 1e6:.0f}" for e in epochs),
                   f"  drift (median of the last 3 epochs / fastest): "
-                  f"{statistics.median(epochs[-3:]) / min(epochs):.2f}; subnormal numbers in Adam's state at the "
+                  f"{drift(epochs):.2f}; subnormal numbers in Adam's state at the "
                   f"end: {state_sub:,}",
                   f"  steps from the state after the run / from a new state, 50 batches each, alternated: "
                   f"{trained_vs_fresh:.2f}x", "",
@@ -456,7 +462,7 @@ def main(argv=None) -> None:
             times, sub, paired = seed_net_epochs(x, y, args.epochs)
             lines += ["", "seed network (configs/mnist-seed.yaml), one sample at a time, 5,000 images; seconds per epoch:",
                       "  " + " ".join(f"{t:.3f}" for t in times),
-                      f"  drift (median of the last 3 epochs / fastest): {statistics.median(times[-3:]) / min(times):.2f}; "
+                      f"  drift (median of the last 3 epochs / fastest): {drift(times):.2f}; "
                       f"subnormal numbers in its weights and buffers at the end: {sub:,}",
                       f"  trained network / new network, 500 samples each, alternated: {paired:.2f}x"]
         if args.threads_test:
