@@ -61,6 +61,8 @@ TRIALS: list[tuple[str, tuple[str, ...]]] = [
      (MIRROR, "model.hidden=[1024,256]", "train.epochs=30")),
     ("batch 512, lr 2e-3, 70 epochs, dropout 0.2 + mirror, weight decay 0.05",
      (MIRROR, "train.batch_size=512", "optimizer.lr=0.002", "train.epochs=70")),
+    ("shipped, leaky ReLU", ("model.activation=leaky_relu",)),
+    ("shipped, Adam beta2 0.99, lr 2e-3", ("optimizer.beta2=0.99", "optimizer.lr=0.002")),
 ]
 
 
