@@ -78,21 +78,27 @@ def test_resume_is_bit_identical(blobs, tmp_path, opt):
     assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(tmp_path / "straight")]
 
 
+def _ctrl_c_on_call(monkeypatch, owner, name: str, n: int):
+    """Make the ``n``-th call of ``owner.name`` raise KeyboardInterrupt, as Ctrl-C there would;
+    returns the real function, to put back."""
+    real, calls = getattr(owner, name), [0]
+
+    def interrupted(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, interrupted)
+    return real
+
+
 def test_interrupted_run_resumes_bit_identically(blobs, tmp_path, monkeypatch):
     """Ctrl-C in epoch 3 of 4 (cosine schedule): last.npz holds epoch 2 and resuming matches a straight run."""
     cfg = _cfg(blobs, "train.epochs=4", "schedule.name=cosine", "schedule.warmup_epochs=1")
     _run(cfg, tmp_path / "straight")
-    calls = {"n": 0}
-    real = data.Batcher.gather
     per_epoch = -(-500 // 32)
-
-    def gather(self, idx):
-        calls["n"] += 1
-        if calls["n"] == 2 * per_epoch + 5:
-            raise KeyboardInterrupt
-        return real(self, idx)
-
-    monkeypatch.setattr(data.Batcher, "gather", gather)
+    real = _ctrl_c_on_call(monkeypatch, data.Batcher, "gather", 2 * per_epoch + 5)
     out = tmp_path / "int"
     with pytest.raises(loop.Interrupted, match=r"interrupted during epoch 3; .*last.npz holds epoch 2; resume with: mlpnet train --resume"):
         _run(cfg, out)
@@ -248,17 +254,8 @@ def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
     # Interrupt one epoch before it stopped: the counter then stands at patience - 1, and a
     # resume that forgot it would train on past the straight run's last epoch.
     k = straight.epochs - 1
-    calls = {"n": 0}
-    real = data.Batcher.gather
     per_epoch = -(-500 // 32)
-
-    def gather(self, idx):
-        calls["n"] += 1
-        if calls["n"] == k * per_epoch + 1:
-            raise KeyboardInterrupt
-        return real(self, idx)
-
-    monkeypatch.setattr(data.Batcher, "gather", gather)
+    real = _ctrl_c_on_call(monkeypatch, data.Batcher, "gather", k * per_epoch + 1)
     out = tmp_path / "int"
     with pytest.raises(loop.Interrupted, match=f"holds epoch {k}"):
         _run(_cfg(blobs, *extra), out)
@@ -270,16 +267,7 @@ def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
 
 
 def test_ctrl_c_during_validation_still_says_how_to_resume(blobs, tmp_path, monkeypatch):
-    calls = {"n": 0}
-    real = loop.loss_and_accuracy
-
-    def validate(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(loop, "loss_and_accuracy", validate)
+    _ctrl_c_on_call(monkeypatch, loop, "loss_and_accuracy", 2)
     with pytest.raises(loop.Interrupted, match=r"last.npz holds epoch 1; resume with: mlpnet train --resume"):
         _run(_cfg(blobs, "train.epochs=3"), tmp_path / "r")
 
@@ -343,7 +331,7 @@ def test_threads_above_the_core_count_are_capped_with_a_note(blobs, tmp_path):
     assert any("train.threads=512 is more than the" in m for m in msgs)
 
 
-def test_shortened_cosine_resume_says_the_rate_falls_faster(blobs, tmp_path):
+def test_shortened_cosine_resume_says_the_rate_falls_faster(blobs, tmp_path, monkeypatch):
     out = tmp_path / "r"
     msgs = []
     trainer.train(_cfg(blobs, "train.epochs=2", "schedule.name=cosine", "train.early_stopping=0"), (), out,
@@ -354,21 +342,10 @@ def test_shortened_cosine_resume_says_the_rate_falls_faster(blobs, tmp_path):
     assert any("rises again" in m for m in msgs)
     long = tmp_path / "long"
     cfg = _cfg(blobs, "train.epochs=6", "schedule.name=cosine")
-    calls = {"n": 0}
-    real = loop.loss_and_accuracy
-
-    def stop_after_two(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    loop.loss_and_accuracy = stop_after_two
-    try:
-        with pytest.raises(loop.Interrupted):
-            trainer.train(cfg, (), long, progress=False, echo=lambda s: None)
-    finally:
-        loop.loss_and_accuracy = real
+    real = _ctrl_c_on_call(monkeypatch, loop, "loss_and_accuracy", 3)
+    with pytest.raises(loop.Interrupted):
+        trainer.train(cfg, (), long, progress=False, echo=lambda s: None)
+    monkeypatch.setattr(loop, "loss_and_accuracy", real)
     msgs.clear()
     trainer.train(None, ["train.epochs=4"], long, resume=long / "last.npz", progress=False, echo=msgs.append)
     assert any("falls faster" in m for m in msgs)
