@@ -16,6 +16,11 @@ def real_mnist_dir() -> Path | None:
     return imagestyles.mnist_dir()
 
 
+needs_mnist = pytest.mark.skipif(real_mnist_dir() is None, reason="real MNIST digits not present "
+                                 "(../shared/data/mnist-t10k, or a folder named by MLPNET_TEST_MNIST)")
+"""Marks a test that reads the real MNIST test digits."""
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Keep every test away from the real user cache and data folders."""

@@ -15,10 +15,10 @@ from mlpnet.export.onnx import HIDDEN_OPS, OUTPUT_OPS, ExportError, export
 from mlpnet.data.csv import read_feature_csv
 
 import trained
+from conftest import needs_mnist
 
 onnx = pytest.importorskip("onnx", reason="the onnx package is not installed (pip install 'mlpnet[onnx]')")
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'mlpnet[test]')")
-needs_mnist = pytest.mark.skipif(trained.MNIST is None, reason="real MNIST digits (../shared/data/mnist-t10k) not present")
 
 TOL = 1e-5
 
@@ -31,8 +31,6 @@ def _run(path: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def digit_ckpt(tmp_path_factory):
-    if trained.MNIST is None:
-        pytest.skip("real MNIST digits not present")
     return trained.train_digits(tmp_path_factory.mktemp("digits"), "model.hidden=[64,32]", "train.epochs=2")
 
 

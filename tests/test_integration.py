@@ -21,12 +21,11 @@ from mlpnet.train import api as trainer
 from mlpnet.cli import cli
 from mlpnet.data.idx import read_idx_pair, write_idx
 
-from conftest import REPO, real_mnist_dir
+from conftest import REPO, needs_mnist, real_mnist_dir
 
 pytestmark = pytest.mark.integration
 
 MNIST = real_mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="real MNIST digits (../shared/data/mnist-t10k) not present")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import imagestyles
+from conftest import needs_mnist
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +19,6 @@ from mlpnet.data.idx import read_idx_pair
 from mlpnet.data.images import load_image, preprocess_file, to_frame, to_mnist
 
 MNIST = imagestyles.mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST t10k not found (MLPNET_TEST_MNIST)")
 
 N_IDENTITY = 2000  # already-MNIST digits checked for pass-through
 N_STYLE = 200  # digits per style

@@ -19,6 +19,7 @@ from PIL import Image
 
 import imagestyles
 import trained
+from conftest import needs_mnist
 from conftest import REPO
 
 pytest.importorskip("starlette", reason="the serve extra is not installed (pip install 'mlpnet[serve]')")
@@ -32,13 +33,10 @@ with warnings.catch_warnings():  # Starlette 1.x suggests httpx2; httpx works wi
 from mlpnet.cli import cli  # noqa: E402
 from mlpnet.serve.app import create_app  # noqa: E402
 
-needs_mnist = pytest.mark.skipif(trained.MNIST is None, reason="real MNIST digits (../shared/data/mnist-t10k) not present")
 
 
 @pytest.fixture(scope="module")
 def digit_ckpt(tmp_path_factory):
-    if trained.MNIST is None:
-        pytest.skip("real MNIST digits not present")
     return trained.train_digits(tmp_path_factory.mktemp("digits"), "model.hidden=[64]", "train.epochs=2")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import trained
+from conftest import needs_mnist
 from mlpnet import checkpoint
 
 CHROMIUM = os.environ.get("MLPNET_CHROMIUM", "/usr/bin/chromium")
@@ -26,7 +27,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Pyt
 pytestmark = [
     pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
                        reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-    pytest.mark.skipif(trained.MNIST is None, reason="real MNIST digits (../shared/data/mnist-t10k) not present"),
+    needs_mnist,
 ]
 
 DIGITS = range(8000, 8012)  # from the 2,000 digits the model never trains on
