@@ -174,24 +174,18 @@ def augment_cost(x: np.ndarray, size: int, reps: int = 200) -> dict[str, float]:
 
 
 def fashion_step(x: np.ndarray, y: np.ndarray, cfg: config.Config, reps: int = 200) -> float:
-    """Median seconds of one training step of a config's network, optimizer, dropout, label
-    smoothing and batch size, gather included: what augmentation is weighed against."""
+    """Median seconds of one training step (the trainer's own) of a config's network, optimizer,
+    dropout, label smoothing and batch size, gather included: what augmentation is weighed against."""
     size = cfg.train.batch_size
     rng = np.random.default_rng(5)
     model = build.build_model(cfg, 784, 10).init(cfg.model.init, rng)
-    opt = build.build_optimizer(cfg, model)
-    loss = losses.get(cfg.loss, cfg.label_smoothing)
+    step = build.build_step(cfg, model, build.build_optimizer(cfg, model))
     batcher = data.Batcher(splits.Split(x, y), 1 / 255, size)
     times = []
     for _ in range(reps):
         t0 = CLOCK()
         xb, yb = batcher.gather(rng.integers(0, len(y), size))
-        out = model.forward(xb, train=True, rng=rng)
-        loss.value(out, yb)
-        delta = model.output_delta(size)
-        loss.delta(out, yb, model.grad_output, delta)
-        model.backward(delta)
-        opt.step(model.params, model.grads, cfg.optimizer.lr)
+        step(xb, yb, cfg.optimizer.lr, rng)
         times.append(CLOCK() - t0)
     return statistics.median(times)
 
