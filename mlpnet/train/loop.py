@@ -21,9 +21,10 @@ from ..evaluate import loss_and_accuracy
 from ..data import Dataset
 from ..data.augment import from_config as augment_from_config
 from ..nn import MLP, losses
-from .build import batch_for, build_model, build_optimizer, build_schedule, build_step, check_memory, epochs_for
+from .build import build_model, build_optimizer, build_schedule, build_step, check_memory, check_warmup
 from .report import Reporter, diverged_message
 from .rundir import RunDir
+from .sizing import plan
 from .state import TrainState, check_more_epochs, check_resumable, restore
 
 RESUMABLE_KEYS = ("train.epochs", "train.early_stopping", "train.threads", "data.path", "data.download")
@@ -93,19 +94,16 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
         # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
         cfg.data.dataset = ds.name
     n = len(ds.train)
-    batch = batch_for(cfg, n)
+    sizes = plan(n, cfg.train.batch_size, cfg.train.epochs, min_batches=cfg.train.min_batches,
+                 min_steps=cfg.train.min_steps)
+    batch, steps_per_epoch = sizes.batch_size, sizes.steps_per_epoch
     check_memory(cfg, ds.n_features, ds.n_classes, batch)
-    steps_per_epoch = math.ceil(n / batch)
-    epochs = epochs_for(cfg, steps_per_epoch)
-    if ckpt is None and batch != cfg.train.batch_size and batch < n:
-        rep.echo(f"note: {n} training samples: train.batch_size={cfg.train.batch_size} lowered to {batch} so an "
-                 f"epoch has {steps_per_epoch} updates (train.min_batches={cfg.train.min_batches}; 0 keeps it)")
-    if ckpt is None and epochs != cfg.train.epochs:
-        rep.echo(f"note: train.epochs={cfg.train.epochs} raised to {epochs}: this small training set makes "
-                 f"{steps_per_epoch} updates per epoch, and train.min_steps={cfg.train.min_steps} asks for at least "
-                 f"that many in all (train.min_steps=0 keeps {cfg.train.epochs})")
-    if ckpt is None:  # the resolved config records what the run really does, so a resume repeats it
-        cfg.train.batch_size, cfg.train.epochs = batch, epochs
+    if ckpt is None:
+        for note in sizes.notes:
+            rep.echo(f"note: {note}")
+        # The resolved config records what the run really does, so a resume repeats it.
+        cfg.train.batch_size, cfg.train.epochs = batch, sizes.epochs
+        check_warmup(cfg)
 
     model = build_model(cfg, ds.n_features, ds.n_classes)
     rng = np.random.default_rng(data.train_seed(cfg.seed))
