@@ -19,6 +19,7 @@ import inspect
 import math
 import sys
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -281,11 +282,13 @@ class MLPClassifier(_Mixin, _Base):
         self._check_fitted()
         cfg = self.config_
         last = self.history_[-1] if self.history_ else {}
-        meta = {"mlpnet_version": __version__, "classes": [str(c) for c in self.classes_],
+        best_row = self.history_[self.best_epoch_ - 1] if 0 < self.best_epoch_ <= len(self.history_) else {}
+        meta = {"mlpnet_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "classes": [str(c) for c in self.classes_],
                 "labels": _json_labels(self.classes_), "input": self.input_, "config": cfg.to_dict(),
                 "epoch": self.best_epoch_, "run_epochs": self.n_iter_, "metrics": last, "history": self.history_,
                 "status": "completed", "trained_from": "arrays",
-                "best": {"epoch": self.best_epoch_, "monitor": cfg.train.monitor}}
+                "best": {"epoch": self.best_epoch_, "monitor": cfg.train.monitor,
+                         "value": best_row.get(cfg.train.monitor, math.nan)}}
         arrays = {f"input.{k}": v for k, v in self.stats_.items()}
         checkpoint.save(path, self.model_, meta, arrays)
         return Path(path)
