@@ -355,11 +355,21 @@ def read_yaml(path: Path, source: str | None = None) -> dict:
     """Parse a YAML mapping (safe loader); syntax errors, duplicate keys and non-mappings are ConfigErrors naming the file."""
     source = source or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{source}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{source}: cannot read config: {err}") from None
+        raise ConfigError(f"{source}: no such config file{_similar_file(path)}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a YAML config file") from None
+    except OSError as err:
+        raise ConfigError(f"{source}: cannot read config: {err.strerror or err}") from None
+    if data[:4] == b"PK\x03\x04" or path.suffix.lower() == ".npz":
+        last = path.with_name("last.npz")
+        raise ConfigError(f"{source}: is a checkpoint, not a YAML config (did you mean --resume "
+                          f"{last if last.exists() else path}? a run continues from its last.npz)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{source}: is not a text file (byte {err.start} is not UTF-8); a config is YAML") from None
     try:
         raw = yaml.load(text, Loader=_StrictLoader)
     except _DuplicateKey as err:
@@ -376,6 +386,17 @@ def read_yaml(path: Path, source: str | None = None) -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: a config must be a mapping of keys to values, not {type(raw).__name__}")
     return raw
+
+
+def _similar_file(path: Path) -> str:
+    """`` (did you mean configs/mnist.yaml?)`` for a missing config file with a close sibling."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        names = [p.name for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") or p.stem == path.stem]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    return f" (did you mean {folder / close[0] if str(path.parent) != '.' else close[0]}?)" if close else ""
 
 
 class _DuplicateKey(Exception):
@@ -517,8 +538,15 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
             return value
         raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
     if origin is list:
+        if isinstance(value, str) and "," in value:
+            # --set model.hidden=256,128 (no brackets) means the list [256, 128].
+            try:
+                value = yaml.safe_load(f"[{value}]")
+            except yaml.YAMLError:
+                pass
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
+            raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)} "
+                              f"(write a list, e.g. [{value if not isinstance(value, (list, dict)) else '...'}])")
         return [_coerce(v, args[0], f"{key}[{i}]", source) for i, v in enumerate(value)]
     if hint is bool:
         if isinstance(value, bool):
