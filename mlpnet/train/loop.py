@@ -98,12 +98,11 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
                  min_steps=cfg.train.min_steps)
     batch, steps_per_epoch = sizes.batch_size, sizes.steps_per_epoch
     check_memory(cfg, ds.n_features, ds.n_classes, batch)
-    if ckpt is None:
-        for note in sizes.notes:
-            rep.echo(f"note: {note}")
-        # The resolved config records what the run really does, so a resume repeats it.
-        cfg.train.batch_size, cfg.train.epochs = batch, sizes.epochs
-        check_warmup(cfg)
+    for note in sizes.notes:  # a resumed run's stored numbers are explicit: notes only for a fresh auto
+        rep.echo(f"note: {note}")
+    # The resolved config records what the run really does, so a resume repeats it.
+    cfg.train.batch_size, cfg.train.epochs = batch, sizes.epochs
+    check_warmup(cfg)
 
     model = build_model(cfg, ds.n_features, ds.n_classes)
     rng = np.random.default_rng(data.train_seed(cfg.seed))

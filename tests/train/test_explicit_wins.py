@@ -84,3 +84,11 @@ def test_no_second_copy_of_the_policy():
     import mlpnet.estimator as est
 
     assert not hasattr(est, "SMALL_BATCH")
+
+
+def test_resume_with_epochs_auto_resolves_it(blobs, tmp_path):
+    r, _ = _train(blobs, tmp_path, "train.epochs=2", "train.min_steps=100")
+    msgs = []
+    r2 = trainer.train(None, ["train.epochs=auto"], None, resume=tmp_path / "run" / "last.npz", progress=False,
+                       echo=msgs.append)
+    assert r2.epochs == sizing.AUTO_EPOCHS and r2.config.train.epochs == sizing.AUTO_EPOCHS

@@ -223,7 +223,7 @@ def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_pat
     from mlpnet.nn.model import MLP
 
     extra = ["train.epochs=1", "train.batch_size=1", "model.dropout=0.0", "optimizer.name=sgd", "optimizer.lr=0.05",
-             "model.activation=sigmoid", "loss=mse", "model.output=sigmoid", "data.val_size=450"]
+             "model.activation=sigmoid", "loss=mse", "model.output=sigmoid", "data.val_size=300"]
     _run(_cfg(blobs, *extra), tmp_path / "fast")
     monkeypatch.setattr(MLP, "backward", lambda *a: pytest.fail("the general path was used"))
     _run(_cfg(blobs, *extra), tmp_path / "fast2")
@@ -232,7 +232,7 @@ def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_pat
     _run(_cfg(blobs, *extra), tmp_path / "general")
     fast, general = checkpoint.load(tmp_path / "fast/last.npz"), checkpoint.load(tmp_path / "general/last.npz")
     np.testing.assert_allclose(fast.model.params, general.model.params, rtol=1e-4, atol=1e-6)
-    assert fast.meta["optimizer"]["t"] == general.meta["optimizer"]["t"] == 150
+    assert fast.meta["optimizer"]["t"] == general.meta["optimizer"]["t"] == 300
     assert np.array_equal(_params(tmp_path / "fast/last.npz"), _params(tmp_path / "fast2/last.npz"))
 
 
