@@ -84,7 +84,7 @@ class Meta:
 
     @property
     def resumable(self) -> bool:
-        return self.rng is not None and self.optimizer is not None
+        return isinstance(self.optimizer, dict) and self.rng is not None
 
     def to_json(self, model: MLP) -> dict:
         """The JSON object stored as ``__meta__`` (the writer's half of the format)."""

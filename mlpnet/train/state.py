@@ -69,8 +69,14 @@ def restore(ckpt: Checkpoint, model: MLP, opt: Optimizer, rng: np.random.Generat
 
 
 def check_resumable(ckpt: Checkpoint, path) -> None:
-    if not ckpt.group("optim") or not ckpt.meta.resumable:
-        raise CheckpointError(f"{path}: this checkpoint has no training state to resume from; use last.npz")
+    """Refuse a checkpoint without training state (``best.npz``, a model saved from Python).
+
+    The optimizer's scalars and the generator's state mark a resumable ``last.npz``; its
+    state *arrays* may be none at all (plain SGD keeps no buffer), so they cannot.
+    """
+    if not ckpt.meta.resumable:
+        raise CheckpointError(f"{path}: this checkpoint has no training state to resume from "
+                              "(best.npz and models saved from Python hold none); use the run's last.npz")
 
 
 def check_more_epochs(state: TrainState, epochs: int, path) -> None:
