@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__, checkpoint
 from .checkpoint import Meta
-from .config import Config, from_dict
+from .config import Config, from_dict, stored_config
 from .data import MNIST_INPUT, Dataset, Split, images
 from .data.load import prepare
 from .errors import DataError, ImageError
@@ -187,7 +187,7 @@ class MLPClassifier(_Mixin, _Base):
         self.history_ = [dict(r) for r in meta.history]
         self.best_epoch_ = int(meta.best.get("epoch", meta.epoch) or 0)
         self.n_iter_ = int(meta.epochs_run or 0)
-        self.config_ = from_dict(meta.config, f"{ckpt.path} (stored config)") if meta.config else None
+        self.config_ = stored_config(meta.config, ckpt.path) if meta.config else None
         self.input_ = meta.input
         self.model_ = ckpt.model
         names = meta.input.columns if meta.input.kind == "table" else None
@@ -289,15 +289,15 @@ def load(path: str | Path) -> MLPClassifier:
     models; image models also have ``predict_images``.
     """
     ckpt = checkpoint.load(path)
-    cfg = ckpt.meta.config
-    m, o, t = cfg.get("model", {}), cfg.get("optimizer", {}), cfg.get("train", {})
-    clf = MLPClassifier(hidden=tuple(m.get("hidden", ())), activation=m.get("activation", "relu"),
-                        dropout=m.get("dropout", 0.0), loss=cfg.get("loss", "cross_entropy"),
-                        optimizer=o.get("name", "adam"), lr=o.get("lr", 1e-3), weight_decay=o.get("weight_decay", 0.0),
-                        schedule=cfg.get("schedule", {}).get("name", "constant"), epochs=t.get("epochs"),
-                        batch_size=t.get("batch_size"), val_size=cfg.get("data", {}).get("val_size", 0.1),
-                        early_stopping=t.get("early_stopping", 0), random_state=cfg.get("seed"),
-                        threads=t.get("threads"))
+    cfg = stored_config(ckpt.meta.config, path) if ckpt.meta.config else None
+    if cfg is None:  # a checkpoint made by hand: the network's own shape, default training parameters
+        clf = MLPClassifier(hidden=tuple(ckpt.model.arch.sizes[1:-1]), activation=ckpt.model.arch.activation)
+    else:
+        clf = MLPClassifier(hidden=tuple(cfg.model.hidden), activation=cfg.model.activation,
+                            dropout=cfg.model.dropout, loss=cfg.loss, optimizer=cfg.optimizer.name, lr=cfg.optimizer.lr,
+                            weight_decay=cfg.optimizer.weight_decay, schedule=cfg.schedule.name,
+                            epochs=cfg.train.epochs, batch_size=cfg.train.batch_size, val_size=cfg.data.val_size,
+                            early_stopping=cfg.train.early_stopping, random_state=cfg.seed, threads=cfg.train.threads)
     clf._adopt(ckpt)
     return clf
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import subprocess
 import sys
@@ -190,3 +191,15 @@ def test_checkpoints_are_written_and_read_in_one_module():
     writes = {str(p.relative_to(PKG)) for p in PKG.rglob("*.py") if "np.savez(" in p.read_text()}
     reads = {str(p.relative_to(PKG)) for p in PKG.rglob("*.py") if "__meta__" in p.read_text()}
     assert "checkpoint.py" in writes and reads == {"checkpoint.py"}
+
+
+def test_the_code_layout_page_matches_the_tree():
+    page = (PKG.parent / "docs" / "guide" / "code-layout.md").read_text()
+    paths = re.findall(r"`((?:\w+/)+(?:\w+\.py)?)`", page)  # `data/spec.py` is mlpnet's; `tests/...` the repo's
+    named = {p if p.startswith(("mlpnet/", "tests/", "docs/")) else f"mlpnet/{p}" for p in paths}
+    missing = sorted(p for p in named if not (PKG.parent / p).exists())
+    assert not missing, f"docs/guide/code-layout.md names what is not in the tree: {missing}"
+    tops = {p.name + ("/" if p.is_dir() else "") for p in PKG.iterdir()
+            if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.name != "__main__.py")}
+    unnamed = sorted(t for t in tops if f"mlpnet/{t}" not in named)
+    assert not unnamed, f"docs/guide/code-layout.md does not say where these live: {unnamed}"
