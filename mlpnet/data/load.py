@@ -70,6 +70,6 @@ def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray
     if note:
         ds.notes.append(note)
     ds.train, ds.val = split_validation(ds.train, val_size, seed, cap=cfg.val_max)
-    if ds.input["kind"] == "tabular":
+    if ds.input.kind == "table":
         standardize(ds, stats)
     return ds

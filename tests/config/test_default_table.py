@@ -41,7 +41,7 @@ def test_no_config_and_seed_only_config_train_the_same_model(tmp_path, monkeypat
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
     a, b = checkpoint.load(Path("a/last.npz")), checkpoint.load(Path("b/last.npz"))
     assert np.array_equal(a.model.params, b.model.params)
-    ca, cb = dict(a.meta["config"]), dict(b.meta["config"])
+    ca, cb = dict(a.meta.config), dict(b.meta.config)
     ca.pop("name"), cb.pop("name")
     assert ca == cb
 
