@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import tempfile
 from pathlib import Path
 
 import imagestyles
@@ -10,24 +14,55 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+REAL_HOME = Path(pwd.getpwuid(os.getuid()).pw_dir)
+"""The user's real home (from the password database, whatever ``HOME`` says): no test may touch it."""
+
+_HOME_VARS = ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME")
+_SESSION_HOME: Path | None = None
+
+
+def _point_home_at(home: Path, env=os.environ) -> None:
+    """``HOME`` and every XDG base folder inside ``home``; mlpnet's own data variables unset."""
+    env["HOME"] = str(home)
+    for var, sub in zip(_HOME_VARS, (".cache", ".local/state", ".config", ".local/share")):
+        env[var] = str(home / sub)
+    for var in ("MLPNET_DATA", "MLPNET_MIRROR"):
+        env.pop(var, None)
+
+
+def pytest_configure(config):
+    """Before any fixture of any scope, and before collection imports a test module, move the home.
+
+    The function-scoped fixture below gives each test a fresh home; this one covers what runs
+    outside a test (session- and module-scoped fixtures, module imports, subprocesses they start).
+    """
+    global _SESSION_HOME
+    _SESSION_HOME = Path(tempfile.mkdtemp(prefix="mlpnet-tests-home-"))
+    _point_home_at(_SESSION_HOME)
+
+
+def pytest_unconfigure(config):
+    if _SESSION_HOME is not None:
+        shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
 
 def real_mnist_dir() -> Path | None:
-    """The real MNIST test set shipped beside the repo (``../shared/data/mnist-t10k``), if present."""
+    """The real MNIST test digits: ``../shared/data/mnist-t10k`` if present, else the copy mlpnet ships."""
     return imagestyles.mnist_dir()
 
 
 needs_mnist = pytest.mark.skipif(real_mnist_dir() is None, reason="real MNIST digits not present "
-                                 "(../shared/data/mnist-t10k, or a folder named by MLPNET_TEST_MNIST)")
+                                 "(../shared/data/mnist-t10k, MLPNET_TEST_MNIST, or mlpnet's mnist-sample)")
 """Marks a test that reads the real MNIST test digits."""
 
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
-    """Keep every test away from the real user cache and data folders."""
+    """Keep every test away from the real user cache and data folders: a fresh home per test."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    for var, sub in zip(_HOME_VARS, (".cache", ".local/state", ".config", ".local/share")):
+        monkeypatch.setenv(var, str(home / sub))
     monkeypatch.delenv("MLPNET_DATA", raising=False)
     monkeypatch.delenv("MLPNET_MIRROR", raising=False)
 

@@ -132,7 +132,7 @@ def test_truncated_checkpoint(runner, tmp_path):
 def test_existing_run_is_refused_then_resumed(runner, tmp_path):
     assert _train(runner, tmp_path).exit_code == 0
     before = Path("runs/blobs/best.npz").read_bytes()
-    line = _one_line_error(_train(runner, tmp_path))
+    line = _one_line_error(_train(runner, tmp_path, "--out", "runs/blobs"))
     assert "already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == before
     r = runner.invoke(cli, ["train", "--resume", "runs/blobs/last.npz", "--set", "train.epochs=3"])
     assert r.exit_code == 0, r.output
