@@ -56,6 +56,34 @@ needs_mnist = pytest.mark.skipif(real_mnist_dir() is None, reason="real MNIST di
 """Marks a test that reads the real MNIST test digits."""
 
 
+EXTRA_OF = {"sklearn": "sklearn", "matplotlib": "plot", "starlette": "serve", "uvicorn": "serve",
+            "multipart": "serve", "onnx": "onnx", "distributed": "sweep", "dask": "sweep", "mpi4py": "mpi",
+            "torch": "bench", "pytest": "test", "hypothesis": "test", "httpx": "test", "onnxruntime": "test",
+            "playwright": "test"}
+"""Which extra of pyproject.toml installs each optional module (pandas and scipy belong to none)."""
+
+
+def skip_reason(module: str) -> str:
+    """Why a test of ``module`` is skipped where it is absent: the module and what installs it."""
+    top = module.split(".")[0]
+    how = f"pip install 'mlpnet[{EXTRA_OF[top]}]'" if top in EXTRA_OF else f"pip install {top}"
+    return f"{top} is not installed ({how})"
+
+
+def missing_modules(path: Path) -> list[str]:
+    """The modules a script imports at its top level that this environment lacks (mlpnet's own excluded)."""
+    import ast
+    import importlib.util
+
+    tree = ast.parse(path.read_text(), str(path))
+    names = [a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names]
+    names += [node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.module and not node.level]
+    tops = dict.fromkeys(n.split(".")[0] for n in names)
+    local = (path.parent, REPO / "tests")  # the scripts put these on sys.path themselves
+    return [m for m in tops if m != "mlpnet" and not any((d / f"{m}.py").exists() for d in local)
+            and importlib.util.find_spec(m) is None]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Keep every test away from the real user cache and data folders: a fresh home per test."""

@@ -132,7 +132,10 @@ class Optimizer:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams().items())
-        return f"{type(self).__name__}({args})"
+        return f"{self._title()}({args})"
+
+    def _title(self) -> str:
+        return type(self).__name__
 
 
 class SGD(Optimizer):
@@ -220,6 +223,9 @@ class Adam(Optimizer):
 
     def hyperparams(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, **super().hyperparams()}
+
+    def _title(self) -> str:
+        return "AdamW" if self.decoupled else "Adam"
 
 
 def _adam_update(params, grads, m, v, tmp, b1: float, b2: float, step: float, eps: float) -> None:

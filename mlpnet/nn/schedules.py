@@ -41,8 +41,12 @@ class Schedule:
     def _rate(self, epoch: float) -> float:
         raise NotImplementedError
 
+    def params(self) -> dict:
+        """Every parameter the schedule was built with (its repr shows them all)."""
+        return {"lr": self.lr, "epochs": self.epochs, "warmup": self.warmup}
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(lr={self.lr}, epochs={self.epochs}, warmup={self.warmup})"
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params().items())})"
 
 
 class Constant(Schedule):
@@ -61,6 +65,9 @@ class Step(Schedule):
         super().__init__(lr, epochs, steps_per_epoch, warmup)
         self.step_size, self.gamma = step_size, gamma
 
+    def params(self):
+        return {**super().params(), "step_size": self.step_size, "gamma": self.gamma}
+
     def _rate(self, epoch):
         return self.lr * self.gamma ** math.floor(epoch / self.step_size)
 
@@ -73,6 +80,9 @@ class Cosine(Schedule):
     def __init__(self, lr, epochs, steps_per_epoch, warmup=0.0, min_lr: float = 0.0):
         super().__init__(lr, epochs, steps_per_epoch, warmup)
         self.min_lr = min_lr
+
+    def params(self):
+        return {**super().params(), "min_lr": self.min_lr}
 
     def _rate(self, epoch):
         span = max(self.epochs - self.warmup, 1e-12)

@@ -222,3 +222,39 @@ def test_truncated_idx_dataset(runner, tmp_path):
             f.write(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(100))
     line = _one_line_error(runner.invoke(cli, ["train", "--set", "data.dataset=idx", "--set", "data.path=idx"]))
     assert "train-images-idx3-ubyte.gz" in line and "truncated" in line
+
+
+def test_point12_predict_and_evaluate_say_which_model_they_fall_back_to(tmp_path, monkeypatch):
+    """Issue 18 point 12: without --model, one line on stderr names the checkpoint used."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    assert _train(runner, tmp_path).exit_code == 0
+    with np.load(tmp_path / "blobs.npz") as f:
+        Image.fromarray(f["x_test"][0]).save("a.png")
+    used = Path("runs/blobs/best.npz")  # the run runs/latest points at, by its own name
+    for args in (["predict", "a.png", "--json"], ["evaluate", "--json"]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 0, r.output
+        lines = [line for line in r.stderr.splitlines() if line.startswith("using ")]
+        assert lines == [f"using {used} (the latest run; name another with --model)"], r.stderr
+        json.loads(r.stdout)  # stdout stays one JSON document
+        named = runner.invoke(cli, [*args, "--model", str(used)])
+        assert named.exit_code == 0 and "using " not in named.stderr
+
+
+def test_point15_rerun_with_the_default_name_gets_a_fresh_directory(runner, tmp_path):
+    """Issue 18 point 15: the README's set-up line run twice trains twice; no model is ever replaced."""
+    assert _train(runner, tmp_path).exit_code == 0
+    first = Path("runs/blobs/best.npz").read_bytes()
+    r = _train(runner, tmp_path, "--set", "seed=1")
+    assert r.exit_code == 0, r.output
+    assert "note: runs/blobs already holds a model, kept; this run goes to runs/blobs-2" in r.output
+    assert "model: runs/blobs-2/best.npz" in r.output
+    assert Path("runs/blobs/best.npz").read_bytes() == first
+    assert Path("runs/latest").resolve() == Path("runs/blobs-2").resolve()
+    assert _train(runner, tmp_path).exit_code == 0
+    assert Path("runs/blobs-3/best.npz").exists() and Path("runs/latest").resolve() == Path("runs/blobs-3").resolve()
+    # An explicit --out still refuses a folder that holds a model, and leaves it untouched.
+    line = _one_line_error(_train(runner, tmp_path, "--out", "runs/blobs"))
+    assert "runs/blobs: already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == first
+    assert not Path("runs/blobs-4").exists()

@@ -11,7 +11,7 @@ import pytest
 
 from mlpnet import checkpoint, config, data
 from mlpnet.train import api as trainer, build, loop, report
-from mlpnet.errors import ConfigError, DataError, TrainingError
+from mlpnet.errors import CheckpointError, ConfigError, DataError, TrainingError
 
 
 def _cfg(npz, *extra):
@@ -121,8 +121,10 @@ def test_resume_refuses_unsafe_changes_and_finished_runs(blobs, tmp_path):
 def test_best_npz_cannot_be_resumed(blobs, tmp_path):
     out = tmp_path / "r"
     _run(_cfg(blobs, "train.epochs=1"), out)
-    with pytest.raises(Exception, match="no training state"):
+    with pytest.raises(CheckpointError, match=r"best\.npz: this checkpoint has no training state to resume "
+                                              r"from; use last\.npz"):
         _run(None, tmp_path / "r2", resume=out / "best.npz", resume_overrides=["train.epochs=3"])
+    assert not (tmp_path / "r2").exists()
 
 
 def test_early_stopping_keeps_best_epoch(blobs, tmp_path):
