@@ -58,7 +58,7 @@ def test_train_evaluate_predict_info(runner, tmp_path):
 
     r = runner.invoke(cli, ["evaluate", "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert {"n", "loss", "accuracy", "confusion_matrix", "per_class", "classes"} <= set(d)
     assert d["n"] == 200 and len(d["confusion_matrix"]) == 4 and d["accuracy"] > 0.9
     assert {"label", "precision", "recall", "f1", "support"} <= set(d["per_class"][0])
@@ -72,11 +72,11 @@ def test_train_evaluate_predict_info(runner, tmp_path):
         Image.fromarray(f["x_test"][0]).save("a.png")
     r = runner.invoke(cli, ["predict", "a.png", "--json", "--top-k", "2"])
     assert r.exit_code == 0, r.output
-    [p] = json.loads(r.output)
+    [p] = json.loads(r.stdout)
     assert p["file"] == "a.png" and len(p["top_k"]) == 2 and set(p) >= {"index", "label", "probability"}
 
     r = runner.invoke(cli, ["info", str(run / "best.npz"), "--json"])
-    assert r.exit_code == 0 and json.loads(r.output)["architecture"]["sizes"] == [784, 16, 4]
+    assert r.exit_code == 0 and json.loads(r.stdout)["architecture"]["sizes"] == [784, 16, 4]
     r = runner.invoke(cli, ["info"])
     assert r.exit_code == 0 and "784-16-4" in r.output
 

@@ -89,7 +89,7 @@ def test_save_is_an_ordinary_checkpoint_and_load_round_trips(tmp_path):
     path = clf.save(tmp_path / "m.npz")
     r = CliRunner().invoke(cli, ["info", str(path), "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["architecture"]["sizes"] == [5, 100, 3]
+    assert json.loads(r.stdout)["architecture"]["sizes"] == [5, 100, 3]
     back = mlpnet.load(path)
     assert np.array_equal(back.classes_, clf.classes_) and back.classes_.dtype.kind == "i"
     np.testing.assert_allclose(back.predict_proba(x), clf.predict_proba(x), rtol=0, atol=0)

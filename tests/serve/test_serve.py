@@ -78,7 +78,7 @@ def test_predict_gives_the_cli_answer_for_the_same_files(client, digit_ckpt, tmp
         files.append(path)
     r = CliRunner().invoke(cli, ["predict", *map(str, files), "--model", str(digit_ckpt), "--json", "--top-k", "10"])
     assert r.exit_code == 0, r.output
-    for path, cli_answer in zip(files, json.loads(r.output)):
+    for path, cli_answer in zip(files, json.loads(r.stdout)):
         for how in ("multipart", "raw"):
             if how == "multipart":
                 resp = client.post("/predict?pixels=1&activations=1",
@@ -119,7 +119,7 @@ def test_health_model_and_openapi(client, digit_ckpt):
     from mlpnet.info import describe
 
     r = CliRunner().invoke(cli, ["info", str(digit_ckpt), "--json"])
-    assert client.get("/model").json() == json.loads(r.output) == json.loads(json.dumps(describe(digit_ckpt)))
+    assert client.get("/model").json() == json.loads(r.stdout) == json.loads(json.dumps(describe(digit_ckpt)))
     schema = client.get("/openapi.json").json()
     assert {"/predict", "/batch_predict", "/health", "/model"} <= set(schema["paths"])
     assert "413" in schema["paths"]["/predict"]["post"]["responses"]
