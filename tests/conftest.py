@@ -138,3 +138,41 @@ def _save_shapes(path, rng, n_train, n_test, n_classes):
 @pytest.fixture
 def blobs(tmp_path) -> Path:
     return make_blobs_npz(tmp_path / "blobs.npz")
+
+
+# --- the one small-run factory ---------------------------------------------------------------------------
+
+SMALL = ("data.val_size=100", "model.hidden=[16]", "train.batch_size=32", "optimizer.lr=0.005",
+         "train.min_steps=0", "train.min_batches=0")
+"""What makes a run small and fast: one narrow layer, small batches, none of the small-data heuristics."""
+
+
+def small_config(data: Path, *overrides: str):
+    """A small run's config on ``data`` (an .npz of :func:`make_blobs_npz` or a CSV); later overrides win."""
+    from mlpnet import config
+
+    kind = {".npz": "npz", ".csv": "csv"}[Path(data).suffix]
+    return config.load(None, [f"data.dataset={kind}", f"data.path={data}", *SMALL, *overrides])
+
+
+def small_cli(data: Path, *overrides: str) -> list[str]:
+    """The same small run as ``mlpnet train`` options."""
+    kind = {".npz": "npz", ".csv": "csv"}[Path(data).suffix]
+    return [arg for o in (f"data.dataset={kind}", f"data.path={data}", *SMALL, *overrides) for arg in ("--set", o)]
+
+
+def train_small(cfg, out: Path | None, resume_overrides=(), *, echo=None, **kw):
+    """Train ``cfg`` into ``out`` without bars; ``echo`` receives the lines (default: dropped)."""
+    from mlpnet.train import api as trainer
+
+    return trainer.train(cfg, resume_overrides, out, progress=False, echo=echo or (lambda line: None), **kw)
+
+
+@pytest.fixture
+def small_run(blobs, tmp_path):
+    """Train a small model on the generated shapes: ``small_run(*overrides, out=, data=, echo=, **train_kw)``."""
+
+    def run(*overrides: str, out: Path | None = None, data: Path | None = None, **kw):
+        return train_small(small_config(data or blobs, *overrides), out or tmp_path / "run", **kw)
+
+    return run

@@ -12,11 +12,9 @@ from PIL import Image
 
 from mlpnet.cli import cli
 
-from conftest import make_blobs_npz
+from conftest import make_blobs_npz, small_cli
 
-FAST = ["--set", "model.hidden=[16]", "--set", "train.epochs=2", "--set", "data.val_size=100",
-        "--set", "train.batch_size=64", "--set", "optimizer.lr=0.01", "--set", "train.min_steps=0",
-        "--set", "train.min_batches=0"]
+FAST = ("train.epochs=2", "train.batch_size=64", "optimizer.lr=0.01")
 
 
 @pytest.fixture
@@ -27,7 +25,7 @@ def runner(tmp_path, monkeypatch):
 
 def _train(runner, tmp_path, *extra):
     npz = make_blobs_npz(tmp_path / "blobs.npz")
-    return runner.invoke(cli, ["train", "--set", "data.dataset=npz", "--set", f"data.path={npz}", *FAST, *extra])
+    return runner.invoke(cli, ["train", *small_cli(npz, *FAST), *extra])
 
 
 def _one_line_error(result, code=None):
@@ -40,11 +38,26 @@ def _one_line_error(result, code=None):
     return lines[-1]
 
 
-def test_help_lists_commands(runner):
+COMMANDS = ["train", "evaluate", "predict", "info", "serve", "export", "sweep"]
+"""Every command, each with a --help test below and a real run in this file (serve: test_serve_runs_for_real)."""
+
+
+def test_help_lists_every_command(runner):
+    assert sorted(cli.commands) == sorted(COMMANDS), "a new command needs its --help and real-run tests here"
     r = runner.invoke(cli, ["--help"])
     assert r.exit_code == 0
-    for cmd in ("train", "evaluate", "predict", "info"):
-        assert cmd in r.output
+    listed = {line.split()[0] for line in r.output.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == set(COMMANDS), r.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(runner, command):
+    r = runner.invoke(cli, [command, "--help"], prog_name="mlpnet")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"Usage: mlpnet {command} ")
+    summary = cli.commands[command].help.strip().splitlines()[0]
+    assert summary and summary in " ".join(r.output.split()), r.output
+    assert "--debug" in r.output  # every command turns errors into one line, tracebacks on request
 
 
 def test_train_evaluate_predict_info(runner, tmp_path):
@@ -258,3 +271,46 @@ def test_point15_rerun_with_the_default_name_gets_a_fresh_directory(runner, tmp_
     line = _one_line_error(_train(runner, tmp_path, "--out", "runs/blobs"))
     assert "runs/blobs: already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == first
     assert not Path("runs/blobs-4").exists()
+
+
+def test_export_runs_for_real(tmp_path, monkeypatch):
+    pytest.importorskip("onnx", reason="the onnx package is not installed (pip install 'mlpnet[onnx]')")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    assert _train(runner, tmp_path).exit_code == 0
+    r = runner.invoke(cli, ["export"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == "wrote runs/blobs/best.onnx"
+    import onnx
+
+    onnx.checker.check_model(onnx.load("runs/blobs/best.onnx"))
+
+
+@pytest.mark.slow
+def test_sweep_runs_for_real(runner, tmp_path):
+    pytest.importorskip("distributed", reason="dask is not installed (pip install 'mlpnet[sweep]')")
+    npz = make_blobs_npz(tmp_path / "small.npz", n_train=300, n_test=60)
+    Path("sw.yaml").write_text("method: grid\nmetric: val_accuracy\nparameters:\n  model.hidden: {values: [[8]]}\n")
+    r = runner.invoke(cli, ["sweep", "sw.yaml", "--workers", "1",
+                            *small_cli(npz, "data.val_size=60", "train.epochs=1")])
+    assert r.exit_code == 0, r.output
+    assert "1 trial(s) run" in r.output and Path("sweeps/sw/trial-001/best.npz").exists()
+    assert f"mlpnet train -c {(tmp_path / 'sweeps/sw/best.yaml').resolve()}" in r.output
+
+
+@pytest.mark.slow
+def test_serve_runs_for_real(tmp_path):
+    pytest.importorskip("starlette", reason="the serve extra is not installed (pip install 'mlpnet[serve]')")
+    import signal
+    import urllib.request
+
+    import trained
+
+    proc, url = trained.start_server(trained.random_image_model(tmp_path / "m.npz", "relu", "softmax"))
+    try:
+        health = json.loads(urllib.request.urlopen(url + "/health", timeout=10).read())
+        assert health["status"] == "ok", health
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0

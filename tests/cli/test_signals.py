@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_blobs_npz
+from conftest import make_blobs_npz, small_cli
 
 
 def _ignore_sigint() -> None:
@@ -18,13 +18,12 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inherited", ["ignored", "default"])
 def test_point14_sigint_stops_a_background_run_safely(tmp_path, inherited):
     """Issue 18 point 14: `kill -INT` stops a run started with SIGINT ignored, as Ctrl-C does."""
     npz = make_blobs_npz(tmp_path / "blobs.npz")
-    cmd = [sys.executable, "-m", "mlpnet", "train", "--set", "data.dataset=npz", "--set", f"data.path={npz}",
-           "--set", "model.hidden=[16]", "--set", "train.epochs=100000", "--set", "train.min_steps=0",
-           "--set", "train.early_stopping=0", "--out", "run"]
+    cmd = [sys.executable, "-m", "mlpnet", "train", *small_cli(npz, "train.epochs=100000"), "--out", "run"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_ignore_sigint if inherited == "ignored" else None)
     try:

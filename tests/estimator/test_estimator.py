@@ -110,6 +110,7 @@ def _digits():
     return read_idx_pair(folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz")
 
 
+@pytest.mark.slow
 def test_load_a_cli_trained_image_model_matches_mlpnet_predict(tmp_path, monkeypatch):
     """Raw pixels (n, 784) or (n, 28, 28) through mlpnet.load give mlpnet predict's probabilities."""
     x, y = _digits()
@@ -187,6 +188,7 @@ def test_accuracy_is_at_least_scikit_learns_on_small_tabular_sets():
         assert np.mean(ours) >= np.mean(theirs) - 0.02, (loader.__name__, ours, theirs)
 
 
+@pytest.mark.slow
 def test_check_estimator_passes_every_check():
     """scikit-learn's own estimator suite: every check passes, none skipped or expected to fail."""
     pytest.importorskip("sklearn")

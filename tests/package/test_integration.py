@@ -23,7 +23,7 @@ from mlpnet.data.idx import read_idx_pair, write_idx
 
 from conftest import REPO, needs_mnist, real_mnist_dir
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MNIST = real_mnist_dir()
 

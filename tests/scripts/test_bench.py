@@ -103,6 +103,7 @@ def test_drift_is_the_median_of_the_last_three_epochs_over_the_fastest(bench):
     assert "NOT met" in bench.drift_line("d", bench.summarize([run([1.0, 1.0, 1.5, 1.5, 1.5])]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(p.name for p in (REPO / "scripts").glob("*.py")))
 def test_every_script_starts(script):
     """Each measuring script imports what it needs and parses its options (``--help``).

@@ -266,6 +266,7 @@ def test_serve_without_a_checkpoint_is_one_line(tmp_path, monkeypatch):
     assert r.exit_code == 1 and r.output.strip().startswith("error: ") and "best.npz" in r.output
 
 
+@pytest.mark.slow
 def test_real_server_answers_and_stops_cleanly_on_ctrl_c(tabular_client):
     proc, url = trained.start_server(tabular_client.app.state.served.path)
     try:
@@ -280,6 +281,7 @@ def test_real_server_answers_and_stops_cleanly_on_ctrl_c(tabular_client):
     assert "Traceback" not in err and out.strip().endswith("stopped")
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_line(tabular_client):
     proc, url = trained.start_server(tabular_client.app.state.served.path)
     try:

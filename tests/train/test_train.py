@@ -13,15 +13,14 @@ from mlpnet import checkpoint, config, data
 from mlpnet.train import api as trainer, build, loop, report
 from mlpnet.errors import CheckpointError, ConfigError, DataError, TrainingError
 
+from conftest import small_config, train_small
+
 
 def _cfg(npz, *extra):
-    return config.load(None, ["data.dataset=npz", f"data.path={npz}", "data.val_size=100", "model.hidden=[16]",
-                              "model.dropout=0.2", "train.batch_size=32", "optimizer.lr=0.005",
-                              "train.min_steps=0", "train.min_batches=0", *extra])
+    return small_config(npz, "model.dropout=0.2", *extra)
 
 
-def _run(cfg, out, resume_overrides=(), **kw):
-    return trainer.train(cfg, resume_overrides, out, progress=False, echo=lambda s: None, **kw)
+_run = train_small
 
 
 def _params(path):
