@@ -15,7 +15,7 @@ from mlpnet.train import api as trainer, build, loop, report
 from mlpnet.cli import cli
 from mlpnet.errors import DataError
 
-from conftest import draw_shape, small_config, train_small
+from conftest import draw_shape, small_config, train_small, skip_reason
 
 
 def _csv(path: Path, n=300, seed=0, labels=("cat", "dog", "eel"), header=None):
@@ -138,7 +138,7 @@ def test_image_folder_errors(tmp_path):
 
 def test_sklearn_digits_as_csv(tmp_path):
     """A well-known tabular set (scikit-learn's 8x8 digits, 1,797 rows), written out as CSV."""
-    datasets = pytest.importorskip("sklearn.datasets")
+    datasets = pytest.importorskip("sklearn.datasets", reason=skip_reason("sklearn.datasets"))
     d = datasets.load_digits()
     cols = [f"p{i}" for i in range(64)] + ["digit"]
     lines = [",".join(cols)] + [",".join(str(int(v)) for v in row) + f",{t}" for row, t in zip(d.data, d.target)]

@@ -18,7 +18,7 @@ import mlpnet
 from mlpnet import checkpoint
 from mlpnet.cli import cli
 from mlpnet.predict import predict_files
-from conftest import REPO, real_mnist_dir
+from conftest import REPO, real_mnist_dir, skip_reason
 
 
 def _blobs(n=240, d=5, k=3, seed=0):
@@ -148,7 +148,7 @@ def test_verbose_shows_the_cli_epoch_lines(capsys):
 
 
 def test_works_in_sklearn_pipelines_and_search():
-    sk = pytest.importorskip("sklearn")
+    sk = pytest.importorskip("sklearn", reason=skip_reason("sklearn"))
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -167,7 +167,7 @@ def test_works_in_sklearn_pipelines_and_search():
 
 def test_accuracy_is_at_least_scikit_learns_on_small_tabular_sets():
     """Default parameters, raw features, string labels: within 0.02 of scikit-learn's MLP or better."""
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", reason=skip_reason("sklearn"))
     from sklearn.datasets import load_breast_cancer, load_iris, load_wine
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier as SkMLP
@@ -191,7 +191,7 @@ def test_accuracy_is_at_least_scikit_learns_on_small_tabular_sets():
 @pytest.mark.slow
 def test_check_estimator_passes_every_check():
     """scikit-learn's own estimator suite: every check passes, none skipped or expected to fail."""
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", reason=skip_reason("sklearn"))
     pytest.importorskip("pandas", reason="check_classifier_data_not_an_array needs pandas")
     code = ("from sklearn.utils.estimator_checks import check_estimator\nimport mlpnet, json\n"
             "res = check_estimator(mlpnet.MLPClassifier(), on_fail=None)\n"

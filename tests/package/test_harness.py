@@ -9,7 +9,7 @@ from pathlib import Path
 
 import imagestyles
 import pytest
-from conftest import REAL_HOME, REPO
+from conftest import REAL_HOME, REPO, skip_reason
 
 from mlpnet.data.locate import cache_home
 from mlpnet.train import rundir
@@ -68,3 +68,14 @@ def test_point13_real_digits_fall_back_to_the_digits_mlpnet_ships(monkeypatch, t
     assert folder.is_relative_to(REPO / "mlpnet") or "site-packages" in folder.parts
     x, y = imagestyles.load_t10k(folder)
     assert x.shape == (10000, 28, 28) and sorted(set(y.tolist())) == list(range(10))
+
+
+def test_point11_every_optional_import_skips_with_a_reason_naming_what_installs_it():
+    """Issue 18 point 11: on the README's install a test of an absent extra skips and says which extra."""
+    import re
+
+    bare = [f"{p.relative_to(REPO)}:{n}" for p in (REPO / "tests").rglob("*.py")
+            for n, line in enumerate(p.read_text().splitlines(), 1)
+            if "importorskip(" in line and "reason=" not in line and "def " not in line]
+    assert bare == [], "pytest.importorskip without reason= (use skip_reason(module)): " + ", ".join(bare)
+    assert re.fullmatch(r"sklearn is not installed \(pip install 'mlpnet\[sklearn\]'\)", skip_reason("sklearn.datasets"))
