@@ -132,10 +132,7 @@ class Optimizer:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams().items())
-        return f"{self._title()}({args})"
-
-    def _title(self) -> str:
-        return type(self).__name__
+        return f"{_CLASS_NAMES.get(self.name, type(self).__name__)}({args})"
 
 
 class SGD(Optimizer):
@@ -224,9 +221,6 @@ class Adam(Optimizer):
     def hyperparams(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, **super().hyperparams()}
 
-    def _title(self) -> str:
-        return "AdamW" if self.decoupled else "Adam"
-
 
 def _adam_update(params, grads, m, v, tmp, b1: float, b2: float, step: float, eps: float) -> None:
     """One Adam step in scaled form (see ``Adam``), in place."""
@@ -241,6 +235,10 @@ def _adam_update(params, grads, m, v, tmp, b1: float, b2: float, step: float, ep
     np.divide(m, tmp, out=tmp)
     tmp *= step
     params -= tmp
+
+
+_CLASS_NAMES = {"adamw": "AdamW"}
+"""Registered names whose class is shared (AdamW is Adam with decoupled weight decay)."""
 
 
 def sgd(n_params, n_decay, **kw) -> SGD:
