@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -41,34 +42,16 @@ def _literal(value) -> str:
 
 
 def _quote_names(text: str) -> str:
-    """Escape text meant as plain prose for reStructuredText (backslashes, stray markup)."""
-    return text.replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|")
+    """Prose (Markdown-style, `code` in single back-quotes) as reStructuredText."""
+    text = text.replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|")
+    return re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", text)
 
 
 def config_rows() -> list[dict]:
     """The config schema, one dict per dotted key (``key, type, default, allowed, help``)."""
     from mlpnet import config
 
-    if hasattr(config, "schema_rows"):
-        return config.schema_rows()
-    return _rows_without_schema(config.Config, "")  # TEMPORARY until schema_rows() lands on main
-
-
-def _rows_without_schema(cls, prefix):
-    import dataclasses
-    import typing
-
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        if dataclasses.is_dataclass(hints[f.name]):
-            yield from _rows_without_schema(hints[f.name], prefix + f.name + ".")
-            continue
-        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-        meta = f.metadata
-        allowed = ", ".join(meta.get("choices") or ()) or (
-            f"{meta.get('lo')} .. {meta.get('hi')}" if meta.get("lo") is not None or meta.get("hi") is not None else "")
-        yield {"key": prefix + f.name, "type": str(hints[f.name]).replace("typing.", ""), "default": default,
-               "allowed": allowed, "help": ""}
+    return config.schema_rows()
 
 
 class ConfigTable(SphinxDirective):
