@@ -32,7 +32,8 @@ LOSS_OUTPUTS = {name: cls.outputs for name, cls in losses.LOSSES.items()}
 INITS = tuple(initializers.INITIALIZERS)
 OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
 SCHEDULES = tuple(schedules.SCHEDULES)
-MONITORS = ("val_accuracy", "val_loss")
+MONITORS = ("val_accuracy", "val_loss", "val_r2")
+TASKS = ("auto", *losses.TASKS)
 MAX_EPOCHS = 100_000
 
 BUILTIN_DEFAULT = Path(__file__).with_name("configs") / "mnist.yaml"
@@ -121,6 +122,8 @@ class TrainConfig:
     early_stopping: int = _opt(0, lo=0)
     monitor: str = _opt("val_accuracy", choices=MONITORS)
     threads: int | None = _opt(None, lo=1)
+    class_weight: Union[str, dict, None] = None
+    """None, ``balanced``, or ``{label: weight}``: each training row's loss is weighed by its class's weight."""
 
 
 @dataclass
@@ -129,6 +132,8 @@ class Config:
 
     name: str | None = None
     """Run name; None derives it from the data (see ``default_name``)."""
+    task: str = _opt("auto", choices=TASKS)
+    """``classification``, ``regression``, ``multilabel``, or ``auto``: guessed from the label column."""
     seed: int = _opt(0, lo=0)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -374,6 +379,10 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
                 errors.append(err)
         names = " or ".join(_type_name(a) for a in args if a is not type(None))
         raise ConfigError(f"{source}: {key}: expected {names}, got {_show(value)}")
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {key}: expected a mapping, got {_show(value)}")
+        return value
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
@@ -403,6 +412,8 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     elif hint is str:
         if isinstance(value, str):
             return value
+    elif hint is dict:
+        pass
     else:  # pragma: no cover - every field uses one of the hints above
         raise TypeError(f"unsupported config type {hint!r}")
     raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
@@ -416,6 +427,18 @@ def _check_cross(cfg: Config, source: str) -> None:
     if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
         raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
                           f"use {' or '.join(LOSS_OUTPUTS[cfg.loss])}")
+    task = losses.LOSSES[cfg.loss].task
+    if cfg.task != "auto" and cfg.loss != "cross_entropy" and cfg.loss != "mse" and task != cfg.task:
+        raise ConfigError(f"{source}: loss: {cfg.loss!r} is a {task} loss, but task is {cfg.task!r}; use one of "
+                          f"{', '.join(k for k, c in losses.LOSSES.items() if c.task == cfg.task)}")
+    cw = cfg.train.class_weight
+    if isinstance(cw, str) and cw != "balanced":
+        raise ConfigError(f"{source}: train.class_weight: {cw!r} must be 'balanced', a mapping of labels to "
+                          "weights, or null")
+    if isinstance(cw, dict):
+        for label, weight in cw.items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+                raise ConfigError(f"{source}: train.class_weight.{label}: {weight!r} must be a number >= 0")
     if cfg.label_smoothing and cfg.loss != "cross_entropy":
         raise ConfigError(f"{source}: label_smoothing: applies to loss cross_entropy, not {cfg.loss!r}")
     vs = cfg.data.val_size
