@@ -31,7 +31,7 @@ from .data import MNIST_INPUT, images
 from .data.csv import encode_rows, raw_columns
 from .data.transforms import raw_to_input
 from .errors import DataError, ImageError
-from .nn import MLP, Architecture, losses, optimizers
+from .nn import MLP, Architecture, activations, losses, optimizers
 from .train.stochastic import Progress, Settings, fit_epochs
 
 try:  # scikit-learn is optional: derive from its base classes when it is there
@@ -185,8 +185,9 @@ class _MLP(_Base):
         """A fresh network for this data, initialised as scikit-learn does (Glorot uniform, biases too)."""
         n_out = self._n_outputs(targets)
         activation = P.ACTIVATION_ALIASES.get(self.activation, self.activation)
-        from .nn import activations
-        activations.hidden(activation)  # an unknown name fails listing the valid ones
+        if activation not in activations.HIDDEN:
+            valid = ", ".join(["logistic", *activations.HIDDEN])
+            raise ValueError(f"activation={self.activation!r} is not one of {valid}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         arch = Architecture((n_in, *hidden, n_out), activation, self._output(), float(self.dropout),
@@ -276,6 +277,11 @@ class _MLP(_Base):
         self.best_loss_ = p.best_loss
         self.validation_scores_ = None if p.validation_scores is None else list(p.validation_scores)
         self.best_validation_score_ = p.best_validation_score
+        scores = p.validation_scores or []
+        # mlpnet 0.2's per-epoch rows, kept for released scripts (val_loss is NaN: no validation loss here)
+        self.history_ = [{"epoch": i + 1, "train_loss": v, "val_loss": math.nan,
+                          **({"val_score": scores[i]} if i < len(scores) else {})} for i, v in enumerate(p.loss_curve)]
+        self.best_epoch_ = (int(np.argmax(scores)) + 1) if scores else len(p.loss_curve)
         if not converged and not incremental and p.n_iter == s.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({s.max_iter}) reached and the optimization "
                           "hasn't converged yet.", ConvergenceWarning, stacklevel=3)
