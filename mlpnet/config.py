@@ -231,7 +231,7 @@ def _schema_type(hint: Any) -> str:
     if origin is list:
         return "list of " + " or ".join(_SCHEMA_PLURAL[a] if a in _SCHEMA_PLURAL else _schema_type(a)
                                         for a in (typing.get_args(args[0]) or args))
-    return {bool: "boolean", int: "integer", float: "number", str: "string"}[hint]
+    return {bool: "boolean", int: "integer", float: "number", str: "string", dict: "mapping"}[hint]
 
 
 _SCHEMA_PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
