@@ -32,8 +32,7 @@ LOSS_OUTPUTS = {name: cls.outputs for name, cls in losses.LOSSES.items()}
 INITS = tuple(initializers.INITIALIZERS)
 OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
 SCHEDULES = tuple(schedules.SCHEDULES)
-MONITORS = ("val_accuracy", "val_loss", "val_r2")
-TASKS = ("auto", *losses.TASKS)
+MONITORS = ("val_accuracy", "val_loss")
 MAX_EPOCHS = 100_000
 
 BUILTIN_DEFAULT = Path(__file__).with_name("configs") / "mnist.yaml"
@@ -150,8 +149,6 @@ class TrainConfig:
                         "early stopping")
     threads: int | None = _opt(None, lo=1, help="BLAS threads (null: all cores); 1 is steadier on a "
                                "busy shared machine")
-    class_weight: Union[str, dict, None] = _opt(None, help="null, balanced, or {label: weight}: each training "
-                                                "row's loss is weighed by its class's weight")
 
 
 @dataclass
@@ -160,8 +157,6 @@ class Config:
 
     name: str | None = _opt(None, help="run name, the folder runs/<name>; null: "
                             "the stem of data.path, else of the config file, else the dataset")
-    task: str = _opt("auto", choices=TASKS, help="classification, regression, multilabel, or auto: guessed from "
-                     "the label column (non-integer numbers are regression), with a note")
     seed: int = _opt(0, lo=0, help="seeds initialisation, shuffling, dropout and the data splits")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -231,7 +226,7 @@ def _schema_type(hint: Any) -> str:
     if origin is list:
         return "list of " + " or ".join(_SCHEMA_PLURAL[a] if a in _SCHEMA_PLURAL else _schema_type(a)
                                         for a in (typing.get_args(args[0]) or args))
-    return {bool: "boolean", int: "integer", float: "number", str: "string", dict: "mapping"}[hint]
+    return {bool: "boolean", int: "integer", float: "number", str: "string"}[hint]
 
 
 _SCHEMA_PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
@@ -466,10 +461,6 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
                 errors.append(err)
         names = " or ".join(_type_name(a) for a in args if a is not type(None))
         raise ConfigError(f"{source}: {key}: expected {names}, got {_show(value)}")
-    if hint is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: {key}: expected a mapping, got {_show(value)}")
-        return value
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
@@ -499,8 +490,6 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     elif hint is str:
         if isinstance(value, str):
             return value
-    elif hint is dict:
-        pass
     else:  # pragma: no cover - every field uses one of the hints above
         raise TypeError(f"unsupported config type {hint!r}")
     raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
@@ -514,18 +503,6 @@ def _check_cross(cfg: Config, source: str) -> None:
     if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
         raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
                           f"use {' or '.join(LOSS_OUTPUTS[cfg.loss])}")
-    task = losses.LOSSES[cfg.loss].task
-    if cfg.task != "auto" and cfg.loss != "cross_entropy" and cfg.loss != "mse" and task != cfg.task:
-        raise ConfigError(f"{source}: loss: {cfg.loss!r} is a {task} loss, but task is {cfg.task!r}; use one of "
-                          f"{', '.join(k for k, c in losses.LOSSES.items() if c.task == cfg.task)}")
-    cw = cfg.train.class_weight
-    if isinstance(cw, str) and cw != "balanced":
-        raise ConfigError(f"{source}: train.class_weight: {cw!r} must be 'balanced', a mapping of labels to "
-                          "weights, or null")
-    if isinstance(cw, dict):
-        for label, weight in cw.items():
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-                raise ConfigError(f"{source}: train.class_weight.{label}: {weight!r} must be a number >= 0")
     if cfg.label_smoothing and cfg.loss != "cross_entropy":
         raise ConfigError(f"{source}: label_smoothing: applies to loss cross_entropy, not {cfg.loss!r}")
     vs = cfg.data.val_size

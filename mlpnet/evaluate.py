@@ -11,7 +11,7 @@ from . import checkpoint, data, plots
 from .config import stored_config
 from .data import Split
 from .errors import DataError
-from .metrics import Accumulator, Report, regression_report
+from .metrics import Accumulator, Report
 from .nn import MLP, losses
 from .nn.losses import Loss
 
@@ -24,11 +24,8 @@ def predict_split(model: MLP, split: Split, scale: float, batch_size: int = EVAL
 
 
 def loss_and_accuracy(model: MLP, loss: Loss, split: Split, scale: float) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``split``; for a regression loss, the mean loss and R^2
-    (on standardized targets: R^2 is the same in the targets' own units)."""
+    """Mean loss and accuracy of ``model`` on ``split``."""
     probs = predict_split(model, split, scale)
-    if loss.task == "regression":
-        return loss.value(probs, split.y) / len(split), regression_report(split.y, probs)["r2"]
     return loss.value(probs, split.y) / len(split), float(np.mean(probs.argmax(axis=1) == split.y))
 
 
@@ -60,12 +57,8 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     ckpt = checkpoint.load(path)
     cfg = stored_config(ckpt.meta["config"], path, overrides, allowed="data.", what="evaluate")
     stats = ckpt.group("input") or None
-    task = ckpt.meta.get("task", "classification")
-    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=stats, task=task,
-                   target_stats=ckpt.group("target") or None)
+    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=stats)
     model = ckpt.model
-    if task == "regression":
-        return _evaluate_regression(ckpt, cfg, ds, split, path)
     if ds.n_features != model.arch.sizes[0]:
         raise DataError(f"{cfg.data.path or cfg.data.dataset}: samples have {ds.n_features} features but the "
                         f"model {path} expects {model.arch.sizes[0]}")
@@ -80,31 +73,10 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
                       input=ckpt.meta.get("input", {}), checkpoint=Path(path))
 
 
-def _evaluate_regression(ckpt, cfg, ds, split: str, path) -> Evaluation:
-    """R^2, MAE and RMSE (overall and per target) in the targets' own units."""
-    model = ckpt.model
-    if ds.n_features != model.arch.sizes[0]:
-        raise DataError(f"{cfg.data.path}: samples have {ds.n_features} features but the model {path} expects "
-                        f"{model.arch.sizes[0]}")
-    part = ds.split(split)
-    out = predict_split(model, part, ds.scale)
-    loss = losses.get(cfg.loss).value(out, part.y) / len(part)
-    st = ds.target_stats
-    truth, pred = part.y * st["std"] + st["mean"], out.astype(np.float64) * st["std"] + st["mean"]
-    names = ckpt.meta.get("targets") or [f"y{j}" for j in range(truth.shape[1])]
-    report = {"task": "regression", "loss": loss, **regression_report(truth, pred, names=names)}
-    return Evaluation(report=report, probs=pred, split=Split(part.x, truth), scale=ds.scale,
-                      input=ckpt.meta.get("input", {}), checkpoint=Path(path))
-
-
 def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
-    """``confusion_matrix.png`` and, for image data, ``misclassified.png`` in ``out_dir``; for a
-    regression model ``predicted_vs_true.png`` and ``residuals.png``."""
+    """``confusion_matrix.png`` and, for image data, ``misclassified.png`` in ``out_dir``."""
     out_dir = Path(out_dir)
     r = ev.report
-    if isinstance(r, dict):
-        return plots.plot_regression(ev.split.y, ev.probs, [t["name"] for t in r["targets"]], out_dir,
-                                     title=str(ev.checkpoint))
     title = str(ev.checkpoint)
     written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
     if ev.input.get("kind") == "image":

@@ -231,45 +231,6 @@ def plot_misclassified(
 # --- helpers ---------------------------------------------------------------------------
 
 
-def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], out_dir: str | Path,
-                    title: str = "") -> list[Path]:
-    """``predicted_vs_true.png`` and ``residuals.png`` in ``out_dir``: one panel per target.
-
-    Parameters
-    ----------
-    y_true, y_pred : ndarray (n, k)
-        Targets and predictions in the targets' own units.
-    names : sequence of str, length k
-    """
-    t = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
-    p = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
-    Figure, _ = _matplotlib()
-    k = t.shape[1]
-    out_dir = Path(out_dir)
-    written = []
-    for kind in ("predicted_vs_true", "residuals"):
-        fig = Figure(figsize=(4.5 * min(k, 4), 4.2 * math.ceil(k / 4)), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(math.ceil(k / 4), min(k, 4), squeeze=False)).ravel()
-        for j in range(k):
-            ax = axes[j]
-            if kind == "predicted_vs_true":
-                lo, hi = float(min(t[:, j].min(), p[:, j].min())), float(max(t[:, j].max(), p[:, j].max()))
-                ax.scatter(t[:, j], p[:, j], s=8, alpha=0.5)
-                ax.plot([lo, hi], [lo, hi], color="grey", lw=1)  # a perfect model's points lie on it
-                ax.set_xlabel(f"true {names[j]}")
-                ax.set_ylabel(f"predicted {names[j]}")
-            else:
-                ax.scatter(p[:, j], p[:, j] - t[:, j], s=8, alpha=0.5)
-                ax.axhline(0.0, color="grey", lw=1)
-                ax.set_xlabel(f"predicted {names[j]}")
-                ax.set_ylabel("predicted - true")
-        for ax in axes[k:]:
-            ax.set_visible(False)
-        fig.suptitle(title or kind.replace("_", " "))
-        written.append(_save(fig, out_dir / f"{kind}.png"))
-    return written
-
-
 def _matplotlib() -> tuple[Any, Any]:
     """Import matplotlib on demand: return ``(Figure, FigureCanvasAgg)``."""
     try:

@@ -38,17 +38,10 @@ class Prediction:
     row: int | None = None
     id: str | None = None
     """For CSV rows: the value of the file's id column (``ImageId``, ``id``...), else the row number."""
-    values: dict[str, float] | None = None
-    """A regression model's answer: each target's predicted value, in the targets' own units."""
 
     def to_dict(self) -> dict:
-        if self.values is not None:
-            d = {"file": self.file, "values": self.values}
-            if len(self.values) == 1:
-                d["value"] = next(iter(self.values.values()))
-        else:
-            d = {"file": self.file, "index": self.index, "label": self.label, "probability": self.probability,
-                 "top_k": self.top_k}
+        d = {"file": self.file, "index": self.index, "label": self.label, "probability": self.probability,
+             "top_k": self.top_k}
         if self.row is not None:
             d["row"] = self.row
             d["id"] = self.id
@@ -64,8 +57,6 @@ class Results:
     id_column: str | None = None
     """The id column of the CSV input (first file that has one), for ``--output``."""
     image_model: bool = False
-    targets: list[str] | None = None
-    """A regression model's target names (the predictions then carry ``values``)."""
 
 
 def expand_inputs(items: list[str]) -> tuple[list[Path], list[str]]:
@@ -137,16 +128,6 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
         return res
     x = np.concatenate(rows).astype(ckpt.model.dtype, copy=False)
     probs = ckpt.model.predict_proba(x)
-    if ckpt.meta.get("task") == "regression":
-        st = ckpt.group("target")
-        values = probs.astype(np.float64) * st["std"] + st["mean"]  # the standardized outputs, restored
-        targets = ckpt.meta.get("targets") or [f"y{j}" for j in range(values.shape[1])]
-        res.targets = list(targets)
-        for i, name in enumerate(names):
-            res.predictions.append(Prediction(file=name, index=0, label="", probability=float("nan"), top_k=[],
-                                              row=row_ids[i], id=ids[i],
-                                              values={t: float(v) for t, v in zip(targets, values[i])}))
-        return res
     k = max(1, min(top_k, probs.shape[1]))
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     classes = ckpt.classes
@@ -195,13 +176,8 @@ def write_csv(res: Results, out: str | Path) -> Path:
         head = ("file", "label")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    if res.targets is not None:  # regression: the id, then one column per target
-        w.writerow([head[0], *res.targets])
-        for p in res.predictions:
-            w.writerow([p.id if p.row is not None else p.file, *(f"{v:.8g}" for v in p.values.values())])
-    else:
-        w.writerow([*head, "probability"])
-    for p in res.predictions if res.targets is None else []:
+    w.writerow([*head, "probability"])
+    for p in res.predictions:
         w.writerow([p.id if p.row is not None else p.file, p.label, f"{p.probability:.6f}"])
     out = Path(out)
     with atomic_write(out) as f:
@@ -224,8 +200,6 @@ def _save_input(img: np.ndarray, path: Path, out_dir: Path, taken: list[Path]) -
 def format_prediction(p: Prediction) -> str:
     """``file: label (97.1%)  top-3: ...`` on one line."""
     where = f"{p.file}:{p.row}" if p.row is not None else p.file
-    if p.values is not None:
-        return f"{where}: " + "  ".join(f"{t} = {v:.6g}" for t, v in p.values.items())
     label = p.label if p.label == str(p.index) else f"{p.label} [{p.index}]"
     others = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in p.top_k)
     return f"{where}: {label} ({p.probability:.1%})   top-{len(p.top_k)}: {others}"

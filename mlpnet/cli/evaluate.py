@@ -20,26 +20,23 @@ from .options import handle_errors, json_option, model_option
               help="Write confusion_matrix.png and misclassified.png into this folder (needs mlpnet[plot]).")
 @handle_errors
 def evaluate(model_path, split, overrides, as_json, plots_dir):
-    """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix
-    (for a regression model: R^2, MAE and RMSE, overall and per target)."""
+    """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix."""
     import json
 
     from ..errors import MlpnetError
     from ..evaluate import evaluate_checkpoint, write_plots
-    from ..metrics import format_regression, format_report
+    from ..metrics import format_report
     from ..plots import PlotUnavailable
     from ..train.rundir import default_model
 
     if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
         raise MlpnetError(f"{plots_dir}: --plots needs a folder, and this is a file")
     ev = evaluate_checkpoint(model_path or default_model(), split, list(overrides))
-    regression = isinstance(ev.report, dict)
     if as_json:
-        figures = ev.report if regression else ev.report.to_dict()
-        click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **figures}))
+        click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.report.to_dict()}))
     else:
         click.echo(f"{ev.checkpoint} on the {split} split")
-        click.echo(format_regression(ev.report) if regression else format_report(ev.report))
+        click.echo(format_report(ev.report))
     if plots_dir is not None:
         try:
             for p in write_plots(ev, plots_dir):

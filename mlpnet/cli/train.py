@@ -44,6 +44,6 @@ def train(config_path, overrides, out_dir, resume, overwrite, print_config, log_
     out = say if log_format else click.echo
     if result.test:
         t = result.test
-        what = f"test r2 {t['r2']:.4f}" if "r2" in t else f"test accuracy {t['accuracy']:.4f}"
-        out(f"{what} (loss {t['loss']:.4f}) on {t['n']} samples, model of epoch {result.best_epoch}")
+        out(f"test accuracy {t['accuracy']:.4f} (loss {t['loss']:.4f}) on {t['n']} samples, "
+            f"model of epoch {result.best_epoch}")
     out(f"model: {result.out_dir / 'best.npz'}")

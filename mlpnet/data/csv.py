@@ -130,7 +130,6 @@ def read_csv(
     *,
     options: CsvOptions | None = None,
     schema: dict | None = None,
-    task: str = "classification",
 ) -> Table:
     """Read a labelled CSV file.
 
@@ -149,9 +148,6 @@ def read_csv(
     schema : dict, optional
         The training file's ``Table.schema``: columns are then read as they were there
         (same features, types and categories).
-    task : {"classification", "regression", "auto"}
-        What the label column holds: classes, numbers to predict (``y`` float32 (n, 1),
-        no classes), or ``auto``: numbers with a fraction mean regression (with a note).
 
     Returns
     -------
@@ -171,7 +167,7 @@ def read_csv(
     lay = _sniff(path, opts)
     notes: list[str] = []
     if schema is None:
-        label_idx, note = _label_index(path, lay, opts.label_column, task)
+        label_idx, note = _label_index(path, lay, opts.label_column)
         if note:
             notes.append(note)
         ignored = _ignored(path, lay, opts.ignore_columns) - {label_idx}
@@ -192,16 +188,7 @@ def read_csv(
         parsed, labels, line_of = parsed.take(keep), labels[keep], _remapped(line_of, keep)
         if len(labels) == 0:
             raise DataError(f"{path}: no rows left: every row has a missing value")
-    label_name = lay.names[label_idx]
-    if task == "auto":
-        task = "regression" if _decimal_numbers(labels) else "classification"
-        if task == "regression" and schema is None:
-            notes.append(f"{path.name}: label column '{label_name}' holds decimal numbers, so the task is "
-                         "regression (set task: classification or regression to choose)")
-    if task == "regression":
-        y, names = _regression_targets(path, labels, label_name, line_of), []
-    else:
-        y, names = _encode_labels(path, labels, label_name, classes, line_of)
+    y, names = _encode_labels(path, labels, lay.names[label_idx], classes, line_of)
     x, features = parsed.assemble()
     image = _looks_like_images(x) if schema is None else bool(schema.get("image"))
     if image:
@@ -212,7 +199,7 @@ def read_csv(
     new_schema = schema or {
         "delimiter": lay.delimiter, "header": lay.header, "label": lay.names[label_idx], "label_index": label_idx,
         "n_columns": len(lay.names), "missing": mode, "image": image,
-        "columns": parsed.describe(), "task": task,
+        "columns": parsed.describe(),
     }
     return Table(x=x, y=y, classes=names, features=features, schema=new_schema, notes=notes)
 
@@ -305,18 +292,15 @@ def read_pixel_rows(path: str | Path) -> Rows:
 
 # --- reading ---------------------------------------------------------------------------
 
-def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
-         task: str = "classification") -> Dataset:
-    """The labelled CSV file ``data.path`` (and ``data.test_path``): tabular features, or 28x28 images;
-    with ``task`` regression (or auto, guessed), the label column holds the numbers to predict."""
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+    """The labelled CSV file ``data.path`` (and ``data.test_path``): tabular features, or 28x28 images."""
     path = Path(cfg.path)
     opts = CsvOptions(label_column=cfg.label_column, header=cfg.header, delimiter=cfg.delimiter,
                       ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing)
-    train = read_csv(path, options=opts, classes=classes, task=task)
-    task = train.schema["task"]
+    train = read_csv(path, options=opts, classes=classes)
     notes = list(train.notes)
     if cfg.test_path:
-        test = read_csv(Path(cfg.test_path), options=opts, classes=train.classes, schema=train.schema, task=task)
+        test = read_csv(Path(cfg.test_path), options=opts, classes=train.classes, schema=train.schema)
         notes += test.notes
         if test.features != train.features:
             raise DataError(f"{cfg.test_path}: feature columns differ from {path} "
@@ -324,14 +308,8 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
         tr, te = Split(train.x, train.y), Split(test.x, test.y)
     else:
         tr, te = split_test(Split(train.x, train.y), cfg.test_size, seed)
-    if classes is None and task != "regression":
+    if classes is None:
         check_classes_present(tr.y, train.classes, str(path))
-    if task == "regression":
-        if train.image:
-            raise DataError(f"{path}: task: regression reads tabular features, not 784 pixel columns")
-        return Dataset(train=tr, val=None, test=te, classes=[], task="regression", targets=[train.schema["label"]],
-                       input={"kind": "tabular", "features": train.features, "csv": train.schema}, scale=1.0,
-                       notes=notes)
     if train.image:
         # Pixels as in MNIST: stored uint8, scaled to [0, 1] per batch, read by predict like any image.
         return Dataset(train=tr, val=None, test=te, classes=train.classes, input=dict(MNIST_INPUT, csv=train.schema),
@@ -449,8 +427,7 @@ def _column_index(path: Path, header: list[str], name: str, what: str, hint: str
     raise DataError(f"{path}: no {what} '{name}'{mean}; its columns are: {shown}{hint}")
 
 
-def _label_index(path: Path, lay: _Layout, option: str | int, task: str = "classification"
-                 ) -> tuple[int, str | None]:
+def _label_index(path: Path, lay: _Layout, option: str | int) -> tuple[int, str | None]:
     """The label column's index, and a note when the default ``label`` was absent and guessed."""
     n = len(lay.names)
     if isinstance(option, str) and not lay.header and re.fullmatch(r"-?\d+", option.strip()):
@@ -468,12 +445,6 @@ def _label_index(path: Path, lay: _Layout, option: str | int, task: str = "class
             where = "first" if guess == 0 else "last"
             return guess, (f"{path.name}: no column 'label'; the {where} column '{lay.names[guess]}' holds few "
                            "distinct words or integers, so it is used as the label (set data.label_column to choose)")
-        last = n - 1
-        values = {r[last].strip() for r in lay.sample if len(r) == n}
-        if task in ("auto", "regression") and values and all(_is_number(v) for v in values) and (
-                task == "regression" or any(float(v) % 1 for v in values if _finite(v))):
-            return last, (f"{path.name}: no column 'label'; the last column '{lay.names[last]}' holds numbers, so "
-                          "it is the regression target (set data.label_column to choose)")
     _column_index(path, lay.names, option, "label column",
                   hint="; set data.label_column (a name, or an index: 0 first, -1 last)")
     raise AssertionError("unreachable")
@@ -900,8 +871,8 @@ def _encode_labels(
             if classes is None and labels.dtype.kind in "US" and all(_is_number(v) for v in distinct) \
                     and any(float(v) % 1 for v in distinct):
                 raise DataError(f"{path}: label column '{label_column}' holds decimal numbers "
-                                f"({len(distinct)} distinct values), not classes; set task: regression to "
-                                "predict them, or choose the label column with data.label_column")
+                                f"({len(distinct)} distinct values), not classes; choose the label "
+                                "column with data.label_column (a name, or an index: 0 first, -1 last)")
     uniq, inverse = np.unique(keys, return_inverse=True)
     names = [str(u) for u in uniq]
     if classes is None:
@@ -920,36 +891,6 @@ def _encode_labels(
             f"{len(classes)} training classes ({known})"
         )
     return codes[inverse.reshape(-1)], classes
-
-
-def _decimal_numbers(labels: np.ndarray) -> bool:
-    """Whether every label is a number and some have a fraction (a regression target)."""
-    if labels.dtype.kind in "iu":
-        return False
-    distinct = np.unique(labels)
-    return all(_is_number(v) for v in distinct) and any(float(v) % 1 for v in distinct if _finite(v))
-
-
-def _finite(text: str) -> bool:
-    return math.isfinite(float(text))
-
-
-def _regression_targets(path: Path, labels: np.ndarray, name: str, line_of: _LineOf) -> np.ndarray:
-    """The label column as float32 targets ``(n, 1)``; a word or a non-finite value is an error naming its line."""
-    if labels.dtype.kind in "iu":
-        return labels.astype(np.float32).reshape(-1, 1)
-    bad = np.flatnonzero(~np.array([_is_number(v) for v in labels], dtype=bool))
-    if bad.size:
-        row = int(bad[0])
-        raise DataError(f"{path}: line {line_of(row)}: target '{labels[row]}' in column '{name}' is not a number; "
-                        "task: regression needs numeric targets (task: classification reads words as classes)")
-    y = labels.astype(np.float64)
-    inf = np.flatnonzero(~np.isfinite(y))
-    if inf.size:
-        row = int(inf[0])
-        raise DataError(f"{path}: line {line_of(row)}: target '{labels[row]}' in column '{name}' is not a finite "
-                        "number")
-    return y.astype(np.float32).reshape(-1, 1)
 
 
 def _looks_like_images(x: np.ndarray) -> bool:

@@ -18,8 +18,7 @@ or ``resize`` (a plain resize)."""
 
 @dataclass
 class Split:
-    """One split: ``x (n, n_features)`` uint8 or float32; ``y (n,)`` int64 class indices, or
-    ``(n, k)`` float32 targets for regression."""
+    """One split: ``x (n, n_features)`` uint8 or float32, ``y (n,)`` int64."""
 
     x: np.ndarray
     y: np.ndarray
@@ -45,12 +44,6 @@ class Dataset:
     """The dataset actually used, when it differs from ``data.dataset`` (``mnist-sample`` for ``mnist``)."""
     notes: list[str] = field(default_factory=list)
     """One-line notes for the user on how the data was read (fallbacks, guesses, skipped files)."""
-    task: str = "classification"
-    """``classification`` or ``regression`` (then ``classes`` is empty and ``targets`` names the columns)."""
-    targets: list[str] = field(default_factory=list)
-    """Regression: the target columns' names."""
-    target_stats: dict[str, np.ndarray] = field(default_factory=dict)
-    """Regression: ``mean`` and ``std`` (k,) of the training targets, which every split's ``y`` is standardized by."""
 
     @property
     def n_features(self) -> int:
@@ -59,11 +52,6 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.classes)
-
-    @property
-    def n_outputs(self) -> int:
-        """Network outputs: one per class, or one per regression target."""
-        return len(self.targets) if self.task == "regression" else len(self.classes)
 
     def split(self, name: str) -> Split:
         """The split called ``train``, ``val`` or ``test``; a DataError if it is empty."""

@@ -95,7 +95,7 @@ def holdout(n: int, size: int | float, rng: np.random.Generator, y: np.ndarray |
 def split_validation(train: Split, val_size: int | float, seed: int, *, cap: int | None = None,
                      where: str = "data.val_size") -> tuple[Split, Split | None]:
     """Hold out the validation split (stratified) from ``train``, drawn from ``seed``."""
-    kept, held = holdout(len(train), val_size, np.random.default_rng(split_seed(seed)), _strata(train.y),
+    kept, held = holdout(len(train), val_size, np.random.default_rng(split_seed(seed)), train.y,
                          cap=cap, where=where)
     if not len(held):
         return train, None
@@ -104,15 +104,10 @@ def split_validation(train: Split, val_size: int | float, seed: int, *, cap: int
 
 def split_test(rows: Split, test_size: int | float, seed: int, where: str = "data.test_size") -> tuple[Split, Split]:
     """Hold out the test split (stratified) of data that has no separate test file or folder."""
-    kept, held = holdout(len(rows), test_size, np.random.default_rng(test_seed(seed)), _strata(rows.y), where=where)
+    kept, held = holdout(len(rows), test_size, np.random.default_rng(test_seed(seed)), rows.y, where=where)
     if not len(held):
         raise DataError(f"{where}: {test_size} of {len(rows)} rows holds out no test rows")
     return Split(rows.x[kept], rows.y[kept]), Split(rows.x[held], rows.y[held])
-
-
-def _strata(y: np.ndarray) -> np.ndarray | None:
-    """Class indices to stratify by; None for regression targets (floats), which are split at random."""
-    return y if y.ndim == 1 and y.dtype.kind in "iu" else None
 
 
 def check_classes_present(y: np.ndarray, classes: Sequence[str], where: str) -> None:

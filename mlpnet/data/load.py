@@ -15,7 +15,7 @@ from ..errors import DataError
 from . import csv, folder, named, npz
 from .dataset import Dataset
 from .holdout import split_validation
-from .transforms import standardize, standardize_targets
+from .transforms import standardize
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -46,8 +46,7 @@ VAL_CAP = 5000
 
 
 def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str] | None = None,
-         stats: dict[str, np.ndarray] | None = None, task: str = "classification",
-         target_stats: dict[str, np.ndarray] | None = None) -> Dataset:
+         stats: dict[str, np.ndarray] | None = None) -> Dataset:
     """Load the dataset a config names, hold out its validation split and transform its inputs.
 
     Parameters
@@ -61,29 +60,13 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
     stats : dict, optional
         A trained model's feature statistics (``mean``, ``std``), applied instead of
         statistics fitted on this data's training split.
-    task : {"classification", "regression", "multilabel", "auto"}
-        The config's ``task``: CSV files read their label column accordingly (``auto`` guesses);
-        every other format holds classes.
-    target_stats : dict, optional
-        A trained regression model's target statistics, applied instead of fitted ones.
     """
-    loader = FORMATS[cfg.dataset]
-    if loader is csv.load:
-        ds = loader(cfg, seed, classes=classes, progress=progress, task=task)
-    elif task not in ("auto", "classification"):
-        raise DataError(f"task: {task} needs a CSV file (data.dataset: csv); {cfg.dataset} data holds classes")
-    else:
-        ds = loader(cfg, seed, classes=classes, progress=progress)
-    return prepare(ds, cfg, seed, stats, target_stats)
+    return prepare(FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress), cfg, seed, stats)
 
 
-def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None,
-            target_stats: dict[str, np.ndarray] | None = None) -> Dataset:
-    """Hold out the validation split and standardize tabular inputs (fitted on the training split),
-    and regression targets too (restored on output)."""
+def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None) -> Dataset:
+    """Hold out the validation split and standardize tabular inputs (fitted on the training split)."""
     ds.train, ds.val = split_validation(ds.train, cfg.val_size, seed, cap=cfg.val_max)
     if ds.input["kind"] == "tabular":
         standardize(ds, stats)
-    if ds.task == "regression":
-        standardize_targets(ds, target_stats)
     return ds

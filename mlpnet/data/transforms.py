@@ -84,21 +84,6 @@ def standardize(ds: Dataset, stats: dict[str, np.ndarray] | None = None) -> None
     ds.stats = stats
 
 
-def standardize_targets(ds: Dataset, stats: dict[str, np.ndarray] | None = None) -> None:
-    """Standardize every split's regression targets ``y (n, k)`` in place, with ``stats`` or statistics
-    of the training split; records them in ``ds.target_stats``. Predictions are restored by
-    ``y * std + mean``, so a loss and its learning rate mean the same whatever the targets' units."""
-    if stats is None:
-        y = ds.train.y.astype(np.float64)
-        mean, std = y.mean(axis=0), y.std(axis=0)
-        std[std == 0] = 1.0
-        stats = {"mean": mean, "std": std}
-    for part in (ds.train, ds.val, ds.test):
-        if part is not None:
-            part.y = ((part.y - stats["mean"]) / stats["std"]).astype(np.float32)
-    ds.target_stats = stats
-
-
 def raw_to_input(x: np.ndarray, info: dict, stats: dict[str, np.ndarray], scale: float, dtype=np.float32) -> np.ndarray:
     """Network inputs ``(n, n_features)`` from raw rows in the training data's own form.
 

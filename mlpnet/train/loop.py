@@ -83,7 +83,7 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
         ckpt = checkpoint.load(resume)
         check_resumable(ckpt, resume)
         cfg = stored_config(ckpt.meta["config"], resume, resume_overrides, allowed=RESUMABLE_KEYS)
-    ds = dataset or data.load(cfg.data, cfg.seed, progress=rep.progress, task=cfg.task)  # wrong paths first
+    ds = dataset or data.load(cfg.data, cfg.seed, progress=rep.progress)  # a wrong data path is reported first
     if run:
         run.check(resume, overwrite)
     for note in ds.notes:
@@ -91,11 +91,9 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     if ds.name and ds.name != cfg.data.dataset:
         # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
         cfg.data.dataset = ds.name
-    if ckpt is None:
-        resolve_task(cfg, ds, rep)
     n = len(ds.train)
     batch = batch_for(cfg, n)
-    check_memory(cfg, ds.n_features, ds.n_outputs, batch)
+    check_memory(cfg, ds.n_features, ds.n_classes, batch)
     steps_per_epoch = math.ceil(n / batch)
     epochs = epochs_for(cfg, steps_per_epoch)
     if ckpt is None and batch != cfg.train.batch_size and batch < n:
@@ -108,7 +106,7 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     if ckpt is None:  # the resolved config records what the run really does, so a resume repeats it
         cfg.train.batch_size, cfg.train.epochs = batch, epochs
 
-    model = build_model(cfg, ds.n_features, ds.n_outputs)
+    model = build_model(cfg, ds.n_features, ds.n_classes)
     rng = np.random.default_rng(data.train_seed(cfg.seed))
     model.init(cfg.model.init, rng)
     opt = build_optimizer(cfg, model)
@@ -138,10 +136,9 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
 
     batcher = data.Batcher(ds.train, ds.scale, batch, model.dtype, augment=augment, rng=rng)
     base_meta = {"mlpnet_version": __version__, "dataset": ds.name or cfg.data.dataset, "classes": ds.classes,
-                 "input": ds.input, "task": ds.task, **({"targets": ds.targets} if ds.targets else {}),
+                 "input": ds.input,
                  "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
     arrays = {f"input.{k}": v for k, v in ds.stats.items()}
-    arrays.update({f"target.{k}": v for k, v in ds.target_stats.items()})
     displace = write and overwrite and resume is None and run.holds_model()
     stopped_early = False
     threads = cfg.train.threads
@@ -154,15 +151,10 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
                 t0 = time.perf_counter()
                 order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
                 loss_sum, correct = _epoch(step, batcher, sched, rng, order, batch, state, epoch, cfg, rep, run, comm)
-                regression = ds.task == "regression"
-                row = {"epoch": epoch, "train_loss": loss_sum / n,
-                       "train_accuracy": math.nan if regression else correct / n,
+                row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
                        "val_loss": math.nan, "val_accuracy": math.nan}
-                if regression:
-                    row["val_r2"] = math.nan
-                if ds.val is not None:  # for regression the second figure is R^2 (see loss_and_accuracy)
-                    row["val_loss"], row["val_r2" if regression else "val_accuracy"] = _evaluate(
-                        model, loss, ds.val, ds.scale, comm)
+                if ds.val is not None:
+                    row["val_loss"], row["val_accuracy"] = _evaluate(model, loss, ds.val, ds.scale, comm)
                 row["lr"] = sched(max(state.step - 1, 0))
                 row["seconds"] = time.perf_counter() - t0
                 state.epoch = epoch
@@ -306,45 +298,12 @@ def _finish(cfg: Config, run: RunDir | None, model, loss, ds, state: TrainState,
     # (the condition is the same on every rank, so all of them reach the reduction)
     if run and ds.test is not None and best_params is not None and len(ds.test) and (comm.size > 1 or run.best.exists()):
         test_loss, test_acc = _evaluate(model, loss, ds.test, ds.scale, comm)
-        key = "r2" if ds.task == "regression" else "accuracy"
-        result.test = {"loss": test_loss, key: test_acc, "n": len(ds.test), "epoch": state.best_epoch}
+        result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
         if not comm.is_root or not run.best.exists():
             return result
         run.record_test(result.test, "early_stopped" if stopped_early else "completed", state.epoch)
         rep.test(result.test)
     return result
-
-
-def resolve_task(cfg: Config, ds: Dataset, rep: Reporter) -> None:
-    """Record the task the data holds in ``cfg.task``, and fit the loss and monitor to it.
-
-    A regression run left on the classification defaults (``loss: cross_entropy``,
-    ``train.monitor: val_accuracy``) trains squared error and keeps the best validation loss,
-    saying so; a classification loss or monitor the user chose for a regression task is refused.
-    """
-    if cfg.task in ("classification", "regression") and ds.task != cfg.task:
-        raise ConfigError(f"task: {cfg.task}, but {cfg.data.path or cfg.data.dataset} holds "
-                          f"{'classes' if ds.task == 'classification' else 'numbers'}")
-    cfg.task = ds.task
-    task_of = losses.LOSSES[cfg.loss].task
-    if ds.task == "regression":
-        if task_of != "regression":
-            if cfg.loss != "cross_entropy":
-                raise ConfigError(f"loss: {cfg.loss!r} is a classification loss; task regression takes "
-                                  "squared_error, absolute_error or huber")
-            cfg.loss = losses.DEFAULT_LOSS["regression"]
-            cfg.model.output = None
-            rep.echo("note: task regression: loss squared_error (set loss: absolute_error or huber to choose)")
-        if cfg.train.monitor == "val_accuracy":
-            cfg.train.monitor = "val_loss"
-        if cfg.train.class_weight is not None:
-            raise ConfigError("train.class_weight: applies to classification, not to task regression")
-    else:
-        if task_of != "classification":
-            raise ConfigError(f"loss: {cfg.loss!r} is a {task_of} loss, but {cfg.data.path or cfg.data.dataset} "
-                              "holds classes")
-        if cfg.train.monitor == "val_r2":
-            raise ConfigError("train.monitor: val_r2 is a regression metric; use val_accuracy or val_loss")
 
 
 def thread_limit(threads: int | None, rep: Reporter):

@@ -77,15 +77,10 @@ class Reporter:
 def epoch_line(row: dict, epochs: int, improved: bool) -> str:
     """One line per epoch, under 80 columns (the learning rate is in metrics.csv)."""
     width = len(str(epochs))
-    parts = [f"epoch {row['epoch']:>{width}}/{epochs}"]
-    if "val_r2" in row:  # regression: losses are on the standardized targets; R^2 needs no units
-        parts.append(f"train loss {row['train_loss']:.4f}")
-        if not math.isnan(row["val_loss"]):
-            parts.append(f"val loss {row['val_loss']:.4f} r2 {row['val_r2']:.4f}")
-    else:
-        parts.append(f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.2%}")
-        if not math.isnan(row["val_loss"]):
-            parts.append(f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.2%}")
+    parts = [f"epoch {row['epoch']:>{width}}/{epochs}",
+             f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.2%}"]
+    if not math.isnan(row["val_loss"]):
+        parts.append(f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.2%}")
     parts.append(f"{row['seconds']:.1f}s{' *' if improved else ''}")
     return "  ".join(parts)
 
@@ -93,11 +88,10 @@ def epoch_line(row: dict, epochs: int, improved: bool) -> str:
 def metrics_csv(rows: list[dict]) -> str:
     """``metrics.csv``: a header and one row per epoch."""
     buf = io.StringIO()
-    fields = METRIC_FIELDS + (["val_r2"] if rows and "val_r2" in rows[0] else [])
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: _fmt(r.get(k)) for k in fields})
+        w.writerow({k: _fmt(r.get(k)) for k in METRIC_FIELDS})
     return buf.getvalue()
 
 

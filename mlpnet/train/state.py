@@ -12,8 +12,7 @@ from ..errors import CheckpointError, TrainingError
 from ..nn import MLP
 from ..nn.optimizers import Optimizer
 
-MONITOR_TIEBREAK = {"val_accuracy": "val_loss", "val_loss": "val_accuracy", "val_r2": "val_loss",
-                    "train_r2": "train_loss",
+MONITOR_TIEBREAK = {"val_accuracy": "val_loss", "val_loss": "val_accuracy",
                     "train_accuracy": "train_loss", "train_loss": "train_accuracy"}
 
 
