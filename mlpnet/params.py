@@ -50,7 +50,7 @@ PARAMS: tuple[Param, ...] = (
           "cross_entropy, mse"),
     Param("dropout", "model.dropout", "dropout rate on hidden layers", sklearn=False),
     Param("label_smoothing", "label_smoothing", "MLPClassifier: soften the one-hot targets", sklearn=False),
-    Param("class_weight", "train.class_weight", 'MLPClassifier: "balanced" or {label: weight}', sklearn=False),
+    Param("class_weight", None, 'MLPClassifier: "balanced" or {label: weight}', sklearn=False),
     Param("dtype", None, "float32 or float64; None follows X (float32 stays float32, else float64)", sklearn=False),
     Param("threads", "train.threads", "BLAS threads (None: all cores)", sklearn=False),
 )
