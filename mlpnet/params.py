@@ -23,7 +23,7 @@ PARAMS: tuple[Param, ...] = (
     Param("activation", "model.activation", "hidden activation: relu, tanh, logistic (= sigmoid), identity; "
           "mlpnet adds leaky_relu"),
     Param("solver", "optimizer.name", "adam, sgd, lbfgs (needs scipy); mlpnet adds adamw"),
-    Param("alpha", "optimizer.weight_decay", "L2 penalty alpha/2 ||W||^2 over a batch's total weight; "
+    Param("alpha", "optimizer.weight_decay", "L2 penalty alpha/2 times the sum of squared weights, over a batch's total weight; "
           "saved as weight_decay = alpha / batch_size"),
     Param("batch_size", "train.batch_size", '"auto" = min(200, n_samples)'),
     Param("learning_rate", "schedule.name", "constant, invscaling, adaptive (sgd only, as in scikit-learn); "

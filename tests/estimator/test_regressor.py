@@ -185,3 +185,11 @@ def test_regressor_save_and_load_round_trip(tmp_path):
     back = mlpnet.load(reg.save(tmp_path / "r.npz"))
     assert isinstance(back, MLPRegressor)
     np.testing.assert_allclose(back.predict(x), reg.predict(x), rtol=1e-4)
+
+
+def test_a_run_config_refuses_a_regression_loss_in_one_line():
+    from mlpnet import config
+    from mlpnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="loss: 'huber' is a regression loss, for mlpnet.MLPRegressor"):
+        config.load(None, ["loss=huber"])
