@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import DataError
 from . import csv, folder, named, npz
 from .dataset import Dataset
-from .holdout import split_validation
+from .holdout import split_validation, validation_size
 from .transforms import standardize
 
 if TYPE_CHECKING:
@@ -66,7 +66,10 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
 
 def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None) -> Dataset:
     """Hold out the validation split and standardize tabular inputs (fitted on the training split)."""
-    ds.train, ds.val = split_validation(ds.train, cfg.val_size, seed, cap=cfg.val_max)
+    val_size, note = validation_size(len(ds.train), cfg.val_size, cfg.val_max)
+    if note:
+        ds.notes.append(note)
+    ds.train, ds.val = split_validation(ds.train, val_size, seed, cap=cfg.val_max)
     if ds.input.kind == "table":
         standardize(ds, stats)
     return ds

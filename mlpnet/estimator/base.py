@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -470,7 +471,8 @@ class _MLP(_Base):
         meta = Meta(classes=[str(c) for c in getattr(self, "classes_", [])], input=self.input_, config=cfg.to_dict(),
                     mlpnet_version=__version__, trained_from="arrays", epoch=self.n_iter_, run_epochs=self.n_iter_,
                     metrics=history[-1] if history else {}, history=history, status="completed",
-                    best={"epoch": self.n_iter_, "monitor": cfg.train.monitor}, **self._meta())
+                    best={"epoch": self.n_iter_, "monitor": cfg.train.monitor, "value": getattr(self, "loss_", None)},
+                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"), **self._meta())
         arrays = {f"target.{k}": np.asarray(v) for k, v in getattr(self, "target_stats_", {}).items()}
         model = self.model_
         if model.dtype != np.float32:  # checkpoints hold float32 networks, as the CLI's
