@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import skip_reason
 
 import mlpnet
 from mlpnet.estimator import MLPClassifier, MLPRegressor
@@ -126,7 +127,7 @@ def test_early_stopping_keeps_the_best_validation_score():
 
 
 def test_sparse_csr_is_multiplied_without_densifying(monkeypatch):
-    sparse = pytest.importorskip("scipy.sparse")
+    sparse = pytest.importorskip("scipy.sparse", reason=skip_reason("scipy"))
     rng = np.random.default_rng(0)
     dense = (rng.uniform(size=(300, 200)) < 0.03) * rng.uniform(1, 3, (300, 200))
     y = (dense[:, :100].sum(axis=1) > dense[:, 100:].sum(axis=1)).astype(int)
@@ -138,7 +139,7 @@ def test_sparse_csr_is_multiplied_without_densifying(monkeypatch):
 
 
 def test_lbfgs_uses_scipy():
-    pytest.importorskip("scipy")
+    pytest.importorskip("scipy", reason=skip_reason("scipy"))
     x, y = _friedman(n=200)
     reg = _quiet(MLPRegressor(solver="lbfgs", hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit, x, y)
     assert reg.score(x, y) > 0.9 and reg.n_iter_ > 1 and reg.loss_curve_ is None

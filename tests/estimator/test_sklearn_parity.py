@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import skip_reason
 
 CODE = """
 import json, warnings
@@ -27,7 +28,7 @@ print(json.dumps(out))
 
 @pytest.mark.slow
 def test_check_estimator_passes_what_scikit_learns_own_mlps_pass():
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", reason=skip_reason("sklearn"))
     pytest.importorskip("pandas", reason="check_classifier_data_not_an_array needs pandas")
     env = {**os.environ, "SCIPY_ARRAY_API": "1"}  # else the array-API check is skipped
     run = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, env=env, timeout=900)
