@@ -431,6 +431,8 @@ def _build(cls: type, raw: Any, source: str, prefix: str):
 def _check_value(value: Any, hint: Any, meta: dict, key: str, source: str) -> Any:
     value = _coerce(value, hint, key, source)
     if meta.get("path") and value:
+        if "\0" in value:  # no file system takes it, and os.path would raise ValueError
+            raise ConfigError(f"{source}: {key}: a path cannot contain a NUL character")
         # Stored absolute, so a run, its checkpoint and its config work from any folder.
         return os.path.abspath(os.path.expanduser(value))
     if isinstance(value, float) and not math.isfinite(value):
