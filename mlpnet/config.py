@@ -483,8 +483,9 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
             except yaml.YAMLError:
                 pass
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)} "
-                              f"(write a list, e.g. [{value if not isinstance(value, (list, dict)) else '...'}])")
+            simple = isinstance(value, (int, float, str)) and str(value).isprintable() and len(str(value)) <= 40
+            example = f" (write a list, e.g. [{value}])" if simple else ""
+            raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}{example}")
         return [_coerce(v, args[0], f"{key}[{i}]", source) for i, v in enumerate(value)]
     if hint is bool:
         if isinstance(value, bool):
