@@ -159,11 +159,15 @@ class MLPClassifier(_Mixin, _Base):
 
     def fit(self, X, y) -> MLPClassifier:
         """Train on ``X (n_samples, n_features)`` (or 28x28 images ``(n, 28, 28)``) and labels ``y (n,)``."""
+        names = _feature_names(X)
         x, kind = _check_X(X, training=True)
         y = _check_y(y, len(x))
         classes, codes = np.unique(y, return_inverse=True)
-        self._set_feature_names(X)
-        info = _input_info(x, kind, getattr(self, "feature_names_in_", None))
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        info = _input_info(x, kind, names)
         x = _stored_rows(x, kind)
         n_train = len(x) - _val_count(self.val_size, len(x))
         cfg = self._config(n_train)
@@ -201,18 +205,44 @@ class MLPClassifier(_Mixin, _Base):
                          "monitor": "val_loss", "threads": self.threads}}
         return from_dict(raw, "MLPClassifier")
 
-    def _set_feature_names(self, X) -> None:
-        names = getattr(X, "columns", None)
-        if names is not None and all(isinstance(c, str) for c in names):
-            self.feature_names_in_ = np.asarray(list(names), dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+    def _align_columns(self, X):
+        """``X`` with its columns in the order seen in ``fit``, matched by name when both sides have names.
+
+        As scikit-learn, warns when names appear or disappear between ``fit`` and now; unlike
+        it, a DataFrame whose columns are the fitted ones in another order is reordered
+        rather than refused (the columns are matched by name, as in a CSV file).
+        """
+        given = _feature_names(X)
+        fitted = getattr(self, "feature_names_in_", None)
+        cls = type(self).__name__
+        if given is None or fitted is None:
+            if given is not None:
+                warnings.warn(f"X has feature names, but {cls} was fitted without feature names", UserWarning,
+                              stacklevel=3)
+            elif fitted is not None and not _mappings(X):
+                warnings.warn(f"X does not have valid feature names, but {cls} was fitted with feature names",
+                              UserWarning, stacklevel=3)
+            return X
+        given, fitted = [str(g) for g in given], [str(f) for f in fitted]
+        if given == fitted:
+            return X
+        unseen = [g for g in given if g not in fitted]
+        missing = [f for f in fitted if f not in given]
+        twice = sorted({g for g in given if given.count(g) > 1})
+        if unseen or missing or twice:
+            parts = ([f"unseen at fit time: {_listed(unseen)}"] * bool(unseen)
+                     + [f"seen at fit time, yet now missing: {_listed(missing)}"] * bool(missing)
+                     + [f"given twice: {_listed(twice)}"] * bool(twice))
+            raise ValueError(f"The feature names should match those that were passed during fit; feature names "
+                             f"{'; '.join(parts)} (fitted on {_listed(fitted)})")
+        return X[fitted]  # same names, another order: match them by name
 
     # -- inference ------------------------------------------------------------------------
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)`` for raw inputs in the training data's form."""
         self._check_fitted()
+        X = self._align_columns(X)
         schema = self.input_.get("csv") if self.input_.get("kind") == "tabular" else None
         if schema is not None:  # a CSV model reads raw rows: words and missing values as its file had them
             try:
@@ -315,7 +345,8 @@ def load(path: str | Path) -> MLPClassifier:
     clf.input_ = meta.get("input", dict(MNIST_INPUT))
     clf.stats_ = ckpt.group("input")
     features = raw_columns(schema) if schema else clf.input_.get("features")
-    if features and not all(f.startswith("x") and f[1:].isdigit() for f in features):
+    named = not clf.input_.get("positional") and (schema is None or schema.get("header", True))
+    if features and named and not all(f.startswith("x") and f[1:].isdigit() for f in features):
         clf.feature_names_in_ = np.asarray(features, dtype=object)
     clf.model_ = ckpt.model
     clf._inference = _float64_copy(ckpt.model)
@@ -323,6 +354,36 @@ def load(path: str | Path) -> MLPClassifier:
 
 
 # -- input checks ---------------------------------------------------------------------------
+
+def _mappings(X) -> bool:
+    """Rows given as mappings (column name -> value): named, though not a DataFrame."""
+    return isinstance(X, (list, tuple)) and len(X) > 0 and isinstance(X[0], dict)
+
+
+def _is_frame(X) -> bool:
+    return hasattr(X, "columns") and hasattr(X, "iloc")
+
+
+def _feature_names(X) -> np.ndarray | None:
+    """A DataFrame's column names (object array) when every one is a string, else None (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not _is_frame(X):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    strings = [isinstance(c, str) for c in names]
+    if names.size and all(strings):
+        return names
+    if any(strings):
+        kinds = sorted({type(c).__name__ for c in names})
+        raise TypeError(f"Feature names are only supported if all input features have string names, but your "
+                        f"input has {kinds} as feature name / column name types; convert them all to strings "
+                        "with X.columns = X.columns.astype(str)")
+    return None
+
+
+def _listed(names: list[str], most: int = 8) -> str:
+    return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
+
 
 def _check_X(X, training: bool) -> tuple[np.ndarray, str]:
     """``X`` as a 2-D numeric array and its kind (``image`` or ``tabular``), or a clear ValueError/TypeError."""
@@ -392,8 +453,9 @@ def _input_info(x: np.ndarray, kind: str, names) -> dict:
         if side != 28 or side * side != x.shape[1]:
             info["preprocess"] = "resize"
         return info
-    features = list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])]
-    return {"kind": "tabular", "features": [str(f) for f in features]}
+    if names is None:  # no real names: columns are read by position (a CSV's header is not checked)
+        return {"kind": "tabular", "features": [f"x{i}" for i in range(x.shape[1])], "positional": True}
+    return {"kind": "tabular", "features": [str(f) for f in names]}
 
 
 def _stored_rows(x: np.ndarray, kind: str) -> np.ndarray:

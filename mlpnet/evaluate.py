@@ -57,7 +57,8 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     ckpt = checkpoint.load(path)
     cfg = stored_config(ckpt.meta["config"], path, overrides, allowed="data.", what="evaluate")
     stats = ckpt.group("input") or None
-    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=stats)
+    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=stats,
+                   like=ckpt.meta.get("input"))
     model = ckpt.model
     if ds.n_features != model.arch.sizes[0]:
         raise DataError(f"{cfg.data.path or cfg.data.dataset}: samples have {ds.n_features} features but the "

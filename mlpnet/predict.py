@@ -150,7 +150,7 @@ def _csv_rows(path: Path, ckpt: checkpoint.Checkpoint) -> csv_data.Rows:
     """Network inputs (n, d) float32 for the rows of a CSV file, with their ids."""
     info = ckpt.meta.get("input", {})
     if info.get("kind") == "tabular":
-        got = csv_data.read_rows(path, info.get("csv"), info["features"])
+        got = csv_data.read_rows(path, info.get("csv"), info["features"], positional=bool(info.get("positional")))
         stats = ckpt.group("input")
         got.x = Standardizer(stats["mean"], stats["std"]).apply(got.x)
         return got

@@ -174,8 +174,13 @@ def read_csv(
         feature_idx = [i for i in range(len(lay.names)) if i != label_idx and i not in ignored]
         kinds = None
     else:
-        label_idx = _label_index(path, lay, schema["label"] if lay.header else schema["label_index"])[0]
-        feature_idx = _schema_columns(path, lay, schema)
+        if "label" in schema:
+            label_idx = _label_index(path, lay, schema["label"] if lay.header else schema["label_index"])[0]
+        else:  # a model fitted on arrays: the label column is the option's (or guessed)
+            label_idx, note = _label_index(path, lay, opts.label_column)
+            if note:
+                notes.append(note)
+        feature_idx = _schema_columns(path, lay, schema, label_idx=label_idx)
         kinds = [c.get("categories") for c in schema["columns"]]
     if not feature_idx:
         raise DataError(f"{path}: no feature columns besides the label column '{lay.names[label_idx]}'")
@@ -214,7 +219,8 @@ class Rows:
     notes: list[str] = field(default_factory=list)
 
 
-def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | None = None) -> Rows:
+def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | None = None, *,
+              positional: bool = False) -> Rows:
     """Read the feature columns of a CSV file to predict, as the training file's schema says.
 
     Columns are matched by name when the file has a header row (other columns, a label
@@ -228,10 +234,13 @@ def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | N
     path : str or Path
         The CSV file.
     schema : dict or None
-        ``Table.schema`` stored in the checkpoint; None for checkpoints that predate it,
-        which record only feature names (``features``).
+        ``Table.schema`` stored in the checkpoint; None for models without one (fitted on
+        arrays, or older checkpoints), which record only feature names (``features``).
     features : sequence of str, optional
         Feature names, used when ``schema`` is None.
+    positional : bool
+        The model has no real column names (it was fitted on a bare array): the file's
+        columns are read by position, whatever its header says.
 
     Returns
     -------
@@ -239,10 +248,13 @@ def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | N
         ``x`` float32 (n, d) (uint8 (n, 784) for image models), ids, id column name.
     """
     path = Path(path)
-    if schema is None:
-        schema = {"header": True, "label": "label", "label_index": -1, "missing": "error", "image": False,
-                  "n_columns": None, "columns": [{"name": f, "index": None} for f in features or []]}
     lay = _sniff(path, CsvOptions(header=True), auto_header=True)
+    notes: list[str] = []
+    if schema is None:
+        schema = features_schema(features or [], positional=positional or _invented(features, lay))
+        if schema["positional"] and lay.header:
+            notes.append(f"{path.name}: the model was fitted without column names, so the {len(lay.names)} "
+                         "columns are read by position (the header's names are not checked)")
     feature_idx = _schema_columns(path, lay, schema, predicting=True)
     kinds = [c.get("categories") for c in schema["columns"]]
     parsed, _, line_of = _parse_body(path, lay, feature_idx, None, kinds)
@@ -252,7 +264,21 @@ def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | N
     if schema.get("image"):
         x = x if x.dtype == np.uint8 else x.astype(np.uint8)
     ids, id_name = _ids(path, lay, set(feature_idx), parsed.n)
-    return Rows(x=x, ids=ids, id_column=id_name, notes=[note] if note else [])
+    return Rows(x=x, ids=ids, id_column=id_name, notes=notes + ([note] if note else []))
+
+
+def features_schema(features: Sequence[str], *, positional: bool = False) -> dict:
+    """A schema for a model that records only its numeric feature names (fitted on arrays or a DataFrame).
+
+    With ``positional`` (no real names), a file's columns are taken by position."""
+    return {"header": not positional, "positional": positional, "missing": "error", "image": False,
+            "n_columns": None, "columns": [{"name": str(f), "index": None} for f in features]}
+
+
+def _invented(features: Sequence[str] | None, lay: _Layout) -> bool:
+    """Names ``x0, x1, ...`` that an older checkpoint invented for a bare array, and the file lacks."""
+    names = list(features or [])
+    return bool(names) and names == [f"x{i}" for i in range(len(names))] and not set(names) <= set(lay.names)
 
 
 def read_feature_csv(path: str | Path, features: Sequence[str]) -> np.ndarray:
@@ -292,12 +318,16 @@ def read_pixel_rows(path: str | Path) -> Rows:
 
 # --- reading ---------------------------------------------------------------------------
 
-def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
-    """The labelled CSV file ``data.path`` (and ``data.test_path``): tabular features, or 28x28 images."""
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
+         like: dict | None = None) -> Dataset:
+    """The labelled CSV file ``data.path`` (and ``data.test_path``): tabular features, or 28x28 images.
+
+    ``like`` is a trained model's input description: the file's columns are then read as
+    that model's were (matched by name, or by position for a model fitted on a bare array)."""
     path = Path(cfg.path)
     opts = CsvOptions(label_column=cfg.label_column, header=cfg.header, delimiter=cfg.delimiter,
                       ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing)
-    train = read_csv(path, options=opts, classes=classes)
+    train = read_csv(path, options=opts, classes=classes, schema=model_schema(like))
     notes = list(train.notes)
     if cfg.test_path:
         test = read_csv(Path(cfg.test_path), options=opts, classes=train.classes, schema=train.schema)
@@ -316,6 +346,19 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
                        scale=1.0 / 255.0, notes=notes)
     return Dataset(train=tr, val=None, test=te, classes=train.classes,
                    input={"kind": "tabular", "features": train.features, "csv": train.schema}, scale=1.0, notes=notes)
+
+
+def model_schema(like: dict | None) -> dict | None:
+    """The CSV schema to read a file for a trained model with (None: read it as new training data)."""
+    if not like:
+        return None
+    if like.get("csv"):
+        return like["csv"]
+    if like.get("kind") == "tabular" and like.get("features"):
+        names = like["features"]
+        return features_schema(names, positional=bool(like.get("positional"))
+                               or names == [f"x{i}" for i in range(len(names))])
+    return None
 
 
 _LineOf = Callable[[int], int]
@@ -488,12 +531,24 @@ def _ignored(path: Path, lay: _Layout, items: Sequence[str | int]) -> set[int]:
     return out
 
 
-def _schema_columns(path: Path, lay: _Layout, schema: dict, predicting: bool = False) -> list[int]:
-    """This file's indices of the schema's feature columns: by name with headers, else by position."""
+def _schema_columns(path: Path, lay: _Layout, schema: dict, predicting: bool = False,
+                    label_idx: int | None = None) -> list[int]:
+    """This file's indices of the schema's feature columns: by name with headers, else by position.
+
+    ``label_idx`` (reading a labelled file for a model without a stored file layout) is
+    left out of the positions."""
     columns = schema["columns"]
     if lay.header and schema.get("header", True):
         return [_column_index(path, lay.names, c["name"], "feature column") for c in columns]
     n = len(lay.names)
+    if schema.get("positional"):
+        rest = [i for i in range(n) if i != label_idx]
+        if len(rest) == len(columns):
+            return rest
+        label = "" if label_idx is None else f" besides the label column '{lay.names[label_idx]}'"
+        raise DataError(f"{path}: has {len(rest)} columns{label}; the model was fitted on a bare array of "
+                        f"{len(columns)} columns without names, so it reads exactly {len(columns)} columns, "
+                        "by position")
     if n == schema.get("n_columns") and all(c.get("index") is not None for c in columns):
         return [c["index"] for c in columns]
     if n == len(columns):

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from ..config import DataConfig
 
 Loader = Callable[..., Dataset]
-"""``loader(cfg, seed, *, classes=None, progress=False) -> Dataset`` (no validation split yet)."""
+"""``loader(cfg, seed, *, classes=None, progress=False, like=None) -> Dataset`` (no validation split yet).
+
+``like`` is a trained model's input description (``checkpoint meta["input"]``): a format
+whose columns have names reads them as that model's were."""
 
 def _arrays(cfg: DataConfig, seed: int, **_) -> Dataset:
     raise DataError("data.dataset: this model was trained from Python arrays (MLPClassifier.fit), so there is no "
@@ -46,7 +49,7 @@ VAL_CAP = 5000
 
 
 def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str] | None = None,
-         stats: dict[str, np.ndarray] | None = None) -> Dataset:
+         stats: dict[str, np.ndarray] | None = None, like: dict | None = None) -> Dataset:
     """Load the dataset a config names, hold out its validation split and transform its inputs.
 
     Parameters
@@ -60,8 +63,12 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
     stats : dict, optional
         A trained model's feature statistics (``mean``, ``std``), applied instead of
         statistics fitted on this data's training split.
+    like : dict, optional
+        A trained model's input description: CSV columns are read as that model's were
+        (by name, or by position for a model fitted on a bare array).
     """
-    return prepare(FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress), cfg, seed, stats)
+    ds = FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress, like=like)
+    return prepare(ds, cfg, seed, stats)
 
 
 def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None) -> Dataset:

@@ -34,7 +34,8 @@ CATALOG: dict[str, NamedDataset] = {d.name: d for d in (
 """The catalog of named datasets; where their files are published is in ``download.DATASETS``."""
 
 
-def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
+         like: dict | None = None) -> Dataset:
     """A named dataset, from the first folder that holds it (downloaded if none does)."""
     entry = CATALOG[cfg.dataset]
     notes = []
@@ -61,7 +62,8 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     return ds
 
 
-def load_idx(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+def load_idx(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
+             like: dict | None = None) -> Dataset:
     """The four IDX files in the folder ``data.path``; classes are the label digits."""
     x_tr, y_tr, x_te, y_te = load_idx_dir(Path(cfg.path))
     return image_dataset(x_tr, y_tr, x_te, y_te, None, cfg.path)
