@@ -19,7 +19,7 @@ from typing import Any, Union
 import yaml
 
 from .data.augment import INTERPOLATIONS
-from .data.csv import MISSING_MODES
+from .data.csv import DECIMALS, MISSING_MODES
 from .data.load import FORMATS, NEEDS_PATH
 from .errors import ConfigError
 from .nn import activations, initializers, losses, optimizers, schedules
@@ -74,6 +74,7 @@ class DataConfig:
     delimiter: str | None = None
     ignore_columns: list[Union[int, str]] = _opt(factory=list)
     missing: str = _opt("error", choices=MISSING_MODES)
+    decimal: str = _opt("auto", choices=DECIMALS)
     test_path: str | None = _opt(None, path=True)
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True)
     image_mode: str = _opt("gray", choices=("gray", "rgb"))
@@ -171,7 +172,8 @@ def load(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
     """
     source = str(path) if path is not None else "built-in default config"
     raw = read_yaml(Path(path) if path is not None else BUILTIN_DEFAULT, source)
-    cfg = apply_overrides(from_dict(raw, source), overrides)
+    user = raw.get("data") if path is not None and isinstance(raw.get("data"), dict) else {}
+    cfg = apply_overrides(from_dict(raw, source), _dataset_from_path(user, overrides))
     if cfg.name is None:
         cfg.name = default_name(cfg, path)
     return cfg
@@ -188,7 +190,20 @@ def stored_config(raw: dict, path, overrides=(), *, allowed: str | tuple[str, ..
         if bad:
             raise ConfigError(f"--set {_printable(bad[0])}: {what} can only change {allowed}* keys")
         allowed = None
-    return apply_overrides(from_dict(_upgrade(raw), f"{path} (stored config)"), list(overrides), allowed=allowed)
+    overrides = _dataset_from_path({}, list(overrides)) if allowed is None else list(overrides)
+    return apply_overrides(from_dict(_upgrade(raw), f"{path} (stored config)"), overrides, allowed=allowed)
+
+
+def _dataset_from_path(user: dict, overrides: list[str]) -> list[str]:
+    """``overrides`` plus ``data.dataset=auto`` when the user names ``data.path`` but no ``data.dataset``.
+
+    ``user`` is the ``data`` section the user wrote (empty for the built-in default or a
+    stored config). The format is then inferred from the path when the data is loaded
+    (``mlpnet.data`` ``infer_format``), and a note says what was inferred."""
+    keys = {o.partition("=")[0].strip() for o in overrides}
+    if ("data.path" in keys or "path" in user) and "data.dataset" not in keys and "dataset" not in user:
+        return [*overrides, "data.dataset=auto"]
+    return list(overrides)
 
 
 def _upgrade(raw: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ class Evaluation:
     scale: float
     input: dict
     checkpoint: Path
+    notes: list[str] = field(default_factory=list)
+    """What loading the data guessed or repaired (an inferred format, a decimal comma...)."""
 
 
 def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[str] = (), *,
@@ -71,7 +73,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     acc = Accumulator(len(ckpt.classes))
     acc.update(probs, part.y, losses.get(cfg.loss).value(probs, part.y))
     return Evaluation(report=acc.result(ckpt.classes), probs=probs, split=part, scale=ds.scale,
-                      input=ckpt.meta.get("input", {}), checkpoint=Path(path))
+                      input=ckpt.meta.get("input", {}), checkpoint=Path(path), notes=list(ds.notes))
 
 
 def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:

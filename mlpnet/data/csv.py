@@ -49,6 +49,8 @@ MISSING_MODES = ("error", "drop", "mean")
 """``data.missing``: a missing value is an error, drops its row, or takes the training mean."""
 
 
+DECIMALS = ("auto", ".", ",")
+"""``data.decimal``: detected from the file, or the decimal mark its numbers are written with."""
 MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "?", "null", "NULL")
 """Cell values read as missing (after stripping spaces)."""
 IMAGE_PIXELS = 784
@@ -75,6 +77,9 @@ class CsvOptions:
         Columns that are neither features nor the label (an id, free text).
     missing : str
         One of :data:`MISSING_MODES`.
+    decimal : str
+        One of :data:`DECIMALS`: ``auto`` detects a decimal comma (``5,1`` in a file
+        separated by semicolons or tabs, as Excel writes in most of Europe).
     """
 
     label_column: str | int = "label"
@@ -82,6 +87,7 @@ class CsvOptions:
     delimiter: str | None = None
     ignore_columns: tuple[str | int, ...] = ()
     missing: str = "error"
+    decimal: str = "auto"
 
 
 @dataclass
@@ -165,7 +171,7 @@ def read_csv(
     if opts.missing not in MISSING_MODES:
         raise ValueError(f"missing must be one of {MISSING_MODES}, got {opts.missing!r}")
     lay = _sniff(path, opts)
-    notes: list[str] = []
+    notes: list[str] = list(lay.notes)
     if schema is None:
         label_idx, note = _label_index(path, lay, opts.label_column)
         if note:
@@ -185,6 +191,7 @@ def read_csv(
     if not feature_idx:
         raise DataError(f"{path}: no feature columns besides the label column '{lay.names[label_idx]}'")
     parsed, labels, line_of = _parse_body(path, lay, feature_idx, label_idx, kinds)
+    notes += parsed.notes
     mode = opts.missing if schema is None else schema.get("missing", opts.missing)
     keep, note = _missing(path, parsed, labels, line_of, mode)
     if note:
@@ -249,7 +256,7 @@ def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | N
     """
     path = Path(path)
     lay = _sniff(path, CsvOptions(header=True), auto_header=True)
-    notes: list[str] = []
+    notes: list[str] = list(lay.notes)
     if schema is None:
         schema = features_schema(features or [], positional=positional or _invented(features, lay))
         if schema["positional"] and lay.header:
@@ -258,6 +265,7 @@ def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | N
     feature_idx = _schema_columns(path, lay, schema, predicting=True)
     kinds = [c.get("categories") for c in schema["columns"]]
     parsed, _, line_of = _parse_body(path, lay, feature_idx, None, kinds)
+    notes += parsed.notes
     mode = schema.get("missing", "error")
     _, note = _missing(path, parsed, None, line_of, mode, predicting=True)
     x, _ = parsed.assemble()
@@ -326,7 +334,7 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     that model's were (matched by name, or by position for a model fitted on a bare array)."""
     path = Path(cfg.path)
     opts = CsvOptions(label_column=cfg.label_column, header=cfg.header, delimiter=cfg.delimiter,
-                      ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing)
+                      ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing, decimal=cfg.decimal)
     train = read_csv(path, options=opts, classes=classes, schema=model_schema(like))
     notes = list(train.notes)
     if cfg.test_path:
@@ -372,12 +380,17 @@ _SAMPLE_ROWS = 100
 
 @dataclass
 class _Layout:
-    """What the head of a file says: delimiter, header, column names and the first rows."""
+    """What the head of a file says: delimiter, header, column names and the first rows.
+
+    With ``decimal`` ``,`` the cells of ``sample`` (and of every row read later) that are
+    numbers written with a decimal comma are already rewritten with a dot."""
 
     delimiter: str
     header: bool
     names: list[str]
     sample: list[list[str]]
+    decimal: str = "."
+    notes: list[str] = field(default_factory=list)
 
 
 def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
@@ -398,20 +411,34 @@ def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
     lines = [line for line in head.splitlines() if line.strip()]
     if not lines:
         raise DataError(f"{path}: file is empty; expected a header row" if opts.header else f"{path}: file is empty")
-    delim = opts.delimiter or _detect_delimiter(lines[:20])
+    if opts.decimal not in DECIMALS:
+        raise ValueError(f"decimal must be one of {DECIMALS}, got {opts.decimal!r}")
+    delim = opts.delimiter or _detect_delimiter(lines[:20], opts.decimal)
+    if delim == "," and opts.decimal == ",":
+        raise DataError(f"{path}: data.decimal ',' needs another delimiter, and the file is separated by commas"
+                        + (" (data.delimiter)" if opts.delimiter else "; set data.delimiter (';' or a tab)"))
     try:
         rows = list(csv.reader(lines[: _SAMPLE_ROWS + 1], delimiter=delim))
     except csv.Error as err:
         raise DataError(f"{path}: line 1: {err}") from None
+    decimal = opts.decimal if opts.decimal != "auto" else _detect_decimal(rows, delim)
+    notes = []
+    if decimal == ",":
+        rows = [_dotted(r) for r in rows]
+        if opts.decimal == "auto":
+            notes.append(f"{path.name}: numbers are written with a decimal comma ({_comma_example(lines)}), and read "
+                         "as such (set data.decimal to '.' or ',' to choose)")
     first = [c.strip() for c in rows[0]]
     header = opts.header
     if auto_header:
-        header = not _looks_like_data(first)
-    elif header and _looks_like_data(first):
-        raise DataError(f"{path}: the first row looks like data, not column names ({len(first)} numbers); "
+        header = not _looks_like_data(first, rows[1:])
+    elif header and _looks_like_data(first, rows[1:]):
+        numbers = sum(bool(_NUMBER.match(c)) for c in first)
+        raise DataError(f"{path}: the first row looks like data, not column names ({numbers} numbers where the "
+                        "other rows have numbers); "
                         "if the file has no header row set data.header: false (columns are then numbered from 0)")
     if not header:
-        return _Layout(delim, False, [str(i) for i in range(len(first))], rows)
+        return _Layout(delim, False, [str(i) for i in range(len(first))], rows, decimal, notes)
     for i, name in enumerate(first):
         if not name:
             raise DataError(f"{path}: column {i + 1} of the header has no name "
@@ -419,15 +446,72 @@ def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
     dup = next((h for i, h in enumerate(first) if h in first[:i]), None)
     if dup is not None:
         raise DataError(f"{path}: column '{dup}' appears twice in the header")
-    return _Layout(delim, True, first, rows[1:])
+    return _Layout(delim, True, first, rows[1:], decimal, notes)
 
 
-def _detect_delimiter(lines: list[str]) -> str:
-    """The delimiter ``csv.Sniffer`` finds among comma, semicolon, tab and bar; comma if none."""
+def _detect_delimiter(lines: list[str], decimal: str = "auto") -> str:
+    """The delimiter ``csv.Sniffer`` finds among comma, semicolon, tab and bar; comma if none.
+
+    A comma between digits in a file whose lines all split into as many fields on a
+    semicolon (or a tab) is a decimal comma, not the delimiter (``5,1;3,5;setosa``): the
+    Sniffer alone can pick either, as every line has as many commas as semicolons."""
     try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+        found = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
     except csv.Error:
-        return ","
+        found = ","
+    if found != "," or decimal == ".":
+        return found
+    for other in (";", "\t"):
+        try:
+            rows = list(csv.reader(lines, delimiter=other))
+        except csv.Error:
+            continue
+        widths = {len(r) for r in rows}
+        if len(widths) == 1 and widths.pop() > 1 and all(
+                "," not in c or _COMMA_NUMBER.match(c.strip()) for r in rows for c in r):
+            return other
+    return found
+
+
+_COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+([eE][+-]?\d+)?$")
+"""A number with a decimal comma: ``5,1``, ``-0,25``, ``1.234,5`` (dots group thousands)."""
+_DOT_FRACTION = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?$")
+_GROUPED_DOTS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+$")
+"""``1.234`` or ``12.345.678``: thousands grouped with dots, when the decimal mark is a comma."""
+
+
+def _detect_decimal(rows: list[list[str]], delimiter: str) -> str:
+    """``,`` when some cells are numbers with a decimal comma and none has a decimal dot, else ``.``."""
+    if delimiter == ",":
+        return "."
+    comma = dot = 0
+    for row in rows:
+        for cell in row:
+            c = cell.strip()
+            if "," in c and _COMMA_NUMBER.match(c):
+                comma += 1
+            elif _DOT_FRACTION.match(c) and not _GROUPED_DOTS.match(c):
+                dot += 1
+    return "," if comma and not dot else "."
+
+
+def _dotted(row: list[str]) -> list[str]:
+    """A row with its decimal-comma numbers written with a dot (``1.234,5`` -> ``1234.5``); other cells as they are."""
+    out = []
+    for cell in row:
+        c = cell.strip()
+        if (("," in c and _COMMA_NUMBER.match(c)) or _GROUPED_DOTS.match(c)):
+            cell = c.replace(".", "").replace(",", ".")
+        out.append(cell)
+    return out
+
+
+def _comma_example(lines: list[str]) -> str:
+    for line in lines[1:6]:
+        m = re.search(r"\d+,\d+", line)
+        if m:
+            return f"{m.group(0)} is {m.group(0).replace(',', '.')}"
+    return "5,1 is 5.1"
 
 
 def _numbers(cells: np.ndarray) -> np.ndarray | None:
@@ -450,13 +534,23 @@ def _is_number(text: str) -> bool:
     return bool(_NUMBER.match(text)) or text.lower() == "nan"
 
 
-def _looks_like_data(first: list[str]) -> bool:
-    """A first row of numbers is data, unless it numbers the columns 0, 1, 2, ... (pandas' default header)."""
-    if not first or not all(_NUMBER.match(c) for c in first):
+def _looks_like_data(first: list[str], rest: list[list[str]]) -> bool:
+    """Whether the first row is data rather than column names.
+
+    It is data when it has a number in every column that holds numbers in the rows below
+    (``5.1,3.5,setosa`` above rows of the same kind), or, when no column does, when it is
+    all numbers; a row numbering the columns 0, 1, 2, ... is pandas' default header."""
+    if not first:
         return False
     if len(first) >= 3 and all(_INTEGER.match(c) for c in first) and [int(c) for c in first] == list(range(len(first))):
         return False
-    return True
+    below = [r for r in rest if len(r) == len(first)]
+    numeric = [j for j in range(len(first))
+               if below and all(_is_number(r[j].strip()) or r[j].strip() in MISSING_TOKENS for r in below)
+               and any(_is_number(r[j].strip()) for r in below)]
+    if not numeric:
+        return all(_NUMBER.match(c) for c in first)
+    return all(_NUMBER.match(first[j]) for j in numeric)
 
 
 def _column_index(path: Path, header: list[str], name: str, what: str, hint: str = "") -> int:
@@ -577,6 +671,7 @@ class _Parsed:
     num_pos: list[int]
     cats: dict[int, tuple[np.ndarray, list[str]]]
     bad: dict[int, tuple[int, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -596,7 +691,7 @@ class _Parsed:
 
     def take(self, keep: np.ndarray) -> _Parsed:
         cats = {p: (codes[keep], c) for p, (codes, c) in self.cats.items()}
-        return _Parsed(self.names, self.index, self.num[keep], self.num_pos, cats)
+        return _Parsed(self.names, self.index, self.num[keep], self.num_pos, cats, notes=self.notes)
 
     def assemble(self) -> tuple[np.ndarray, list[str]]:
         """The feature matrix (n, d) and its column names, categories one-hot (NaN where missing)."""
@@ -651,7 +746,8 @@ def _read_strings(path: Path, lay: _Layout, cols: list[int]) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return np.char.strip(_loadtxt(path, lay, cols, str))
+            if lay.decimal == ".":
+                return np.char.strip(_loadtxt(path, lay, cols, str))
         except (ValueError, UnicodeDecodeError, csv.Error):
             pass
     rows, _ = _slow_rows(path, lay)
@@ -664,16 +760,16 @@ def _parse_fast(
     """Well-formed files through ``np.loadtxt``; raises to hand over to the csv path otherwise."""
     width = len(lay.names)
     sample = lay.sample
-    if not sample or any(len(r) != width for r in sample):
+    if not sample or any(len(r) != width for r in sample) or lay.decimal != ".":
         raise _NotFast
     cells = np.char.strip(np.array(sample, dtype=str))  # (m, width): the head decides column types
     if np.isin(cells[:, feature_idx], [t for t in MISSING_TOKENS if t.lower() != "nan"]).any():
         raise _NotFast
     if kinds is None:
         numeric = [_numbers(cells[:, j]) is not None for j in feature_idx]
-        if not all(numeric) and any(any(map(_is_number, cells[:, j])) for j, ok in zip(feature_idx, numeric)
-                                    if not ok):
-            raise _NotFast  # mixed columns: the csv path decides, cell by cell, over the whole file
+        if not all(numeric) and any(any(_NUMBER_LIKE.match(c) or _is_number(c) for c in cells[:, j])
+                                    for j, ok in zip(feature_idx, numeric) if not ok):
+            raise _NotFast  # mixed or number-like columns: the csv path decides and says so, over the whole file
     else:
         numeric = [k is None for k in kinds]
     num_pos = [p for p, ok in enumerate(numeric) if ok]
@@ -714,6 +810,7 @@ def _parse_fast(
     if label_idx is not None and labels is None:
         strings.append(label_idx)
     cats: dict[int, tuple[np.ndarray, list[str]]] = {}
+    notes: list[str] = []
     if strings:
         text = _read_strings(path, lay, strings)
         if num_cols and len(text) != len(x):
@@ -727,9 +824,12 @@ def _parse_fast(
             cats[p] = _categorize(col, None if kinds is None else kinds[p])
             if kinds is None:
                 _check_categories(path, lay.names[feature_idx[p]], cats[p][1], len(col))
+                note = _numeric_looking(path, lay.names[feature_idx[p]], cats[p][1])
+                if note:
+                    notes.append(note)
     if not num_cols:
         x = np.empty((len(labels) if labels is not None else len(next(iter(cats.values()))[0]), 0), np.float32)
-    parsed = _Parsed([lay.names[j] for j in feature_idx], list(feature_idx), x, num_pos, cats)
+    parsed = _Parsed([lay.names[j] for j in feature_idx], list(feature_idx), x, num_pos, cats, notes=notes)
     for p, (codes, _) in cats.items():
         if (codes == -2).any():
             raise _NotFast  # an unseen category: the csv path names it
@@ -794,7 +894,7 @@ def _slow_rows(path: Path, lay: _Layout) -> tuple[list[list[str]], list[int]]:
             if len(row) != width:
                 other = "the header has" if lay.header else "the first row has"
                 raise DataError(f"{path}: line {reader.line_num} has {len(row)} fields, {other} {width}")
-            rows.append(row)
+            rows.append(_dotted(row) if lay.decimal == "," else row)
             lines.append(reader.line_num)
     except csv.Error as err:
         raise DataError(f"{path}: line {reader.line_num}: {err}") from None
@@ -807,12 +907,17 @@ def _parse_slow(
     """The csv module, row by row, with messages naming the line and column at fault."""
     rows, lines = _slow_rows(path, lay)
     n = len(rows)
-    num_pos, num, cats, bad = [], [], {}, {}
+    num_pos, num, cats, bad, notes = [], [], {}, {}, []
     for p, j in enumerate(feature_idx):
         name = lay.names[j]
         vals = np.char.strip(np.array([r[j] for r in rows], dtype=str)) if n else np.array([], dtype=str)
         miss = np.isin(vals, MISSING_TOKENS)
         known = None if kinds is None else kinds[p]
+        if known is None and lay.decimal == ".":
+            vals, example = _ungrouped(vals, miss)
+            if example and kinds is None:
+                notes.append(f"{path.name}: column '{name}' writes numbers with thousands separators "
+                             f"({example}), read as numbers")
         present = vals[~miss]
         if kinds is None:
             uniq = np.unique(present)
@@ -828,6 +933,9 @@ def _parse_slow(
             codes[~miss], categories = _categorize(present, known)
             if kinds is None:
                 _check_categories(path, name, categories, len(present))
+                note = _numeric_looking(path, name, categories)
+                if note:
+                    notes.append(note)
             unseen = codes == -2
             if unseen.any() and p not in bad:
                 i = int(np.argmax(unseen))
@@ -851,8 +959,37 @@ def _parse_slow(
         num.append(out)
     x = np.stack(num, axis=1) if num else np.empty((n, 0), np.float32)
     labels = None if label_idx is None else np.char.strip(np.array([r[label_idx] for r in rows], dtype=str))
-    parsed = _Parsed([lay.names[j] for j in feature_idx], list(feature_idx), x, num_pos, cats, bad)
+    parsed = _Parsed([lay.names[j] for j in feature_idx], list(feature_idx), x, num_pos, cats, bad, notes)
     return parsed, labels, lambda i: lines[i]
+
+
+_COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+"""``1,234`` or ``-12,345.67``: thousands grouped with commas (the decimal mark being a dot)."""
+_NUMBER_LIKE = re.compile(r"[+-]?[$€£¥]?\s*[+-]?[\d.,' ]*\d[\d.,' ]*\s*%?$")
+"""Digits with separators, a currency sign or a percent sign: a number, though not written plainly."""
+
+
+def _ungrouped(vals: np.ndarray, miss: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """A column whose values are all numbers, some with thousands separators (``1,234.5``), without them.
+
+    Returns the values (unchanged unless so) and one grouped value as an example."""
+    present = vals[~miss]
+    grouped = [bool(_COMMA_GROUPED.match(v)) for v in present]
+    if not any(grouped) or not all(g or _is_number(v) for g, v in zip(grouped, present)):
+        return vals, None
+    example = str(present[grouped.index(True)])
+    return np.char.replace(vals, ",", ""), example
+
+
+def _numeric_looking(path: Path, name: str, categories: list[str]) -> str | None:
+    """A note when a column one-hot encoded as words mostly holds things that look like numbers."""
+    looks = [c for c in categories if _NUMBER_LIKE.match(c)]
+    if not looks:
+        return None
+    shown = ", ".join(f"'{c}'" for c in looks[:3])
+    return (f"{path.name}: column '{name}' looks numeric ({shown}: {len(looks)} of its {len(categories)} distinct "
+            f"values) but is not all plain numbers, so it is one-hot encoded as {len(categories)} categories; "
+            "if it holds numbers, fix their format (data.decimal, no units) or list it in data.ignore_columns")
 
 
 def _missing(

@@ -7,13 +7,17 @@ the same way for every format.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from ..errors import DataError
+from ..fileio import sniff
 from . import csv, folder, named, npz
 from .dataset import Dataset
+from .locate import SAMPLES, find_files
 from .holdout import split_validation
 from .transforms import standardize
 
@@ -31,6 +35,66 @@ def _arrays(cfg: DataConfig, seed: int, **_) -> Dataset:
                     "file to load; name one with --set data.dataset=csv --set data.path=FILE (or npz, folder)")
 
 
+def infer_format(path: str | Path, current: str | None = None) -> tuple[str, str]:
+    """The ``data.dataset`` a path holds, from its extension and then its content, and why.
+
+    Parameters
+    ----------
+    path : path
+        ``data.path``: a file or a folder.
+    current : str, optional
+        The dataset the config named before; a named one (``mnist``) is kept for a folder of
+        its four IDX files.
+
+    Returns
+    -------
+    (format, reason) : the ``FORMATS`` key and a few words saying what gave it away.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        if all(f is not None for f in find_files(p)):
+            keep = current in named.CATALOG and current not in SAMPLES
+            return (current if keep else "idx"), "its four MNIST-layout IDX files"
+        root = p / "train" if (p / "train").is_dir() else p
+        if folder.class_folders(root):
+            return "folder", "its class sub-folders of images"
+        raise DataError(f"{p}: cannot tell the data's format: this folder holds neither class sub-folders of "
+                        "images nor the four MNIST-layout IDX files; set data.dataset (folder, idx, csv, npz)")
+    if not p.exists():
+        raise DataError(f"{p}: no such file or folder (data.path)")
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        return "npz", "the extension .npz"
+    if suffix in (".csv", ".tsv", ".tab", ".txt"):
+        return "csv", f"the extension {suffix}"
+    try:
+        kind = sniff(p)
+        with open(p, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError as err:
+        raise DataError(f"{p}: cannot read ({err.strerror})") from None
+    if kind == "npz":
+        return "npz", "its content (a zip of arrays)"
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        text = head[:err.start].decode("utf-8-sig") if err.start > len(head) - 4 else None  # a cut character
+    if text is not None and "\x00" not in text and text.strip():
+        return "csv", "its content (text)"
+    raise DataError(f"{p}: cannot tell the data's format from its extension or content; set data.dataset "
+                    "(csv, npz, folder, idx)")
+
+
+def _auto(cfg: DataConfig, seed: int, **kw) -> Dataset:
+    """``data.dataset: auto``: the format ``data.path`` holds, said in a note."""
+    fmt, why = infer_format(cfg.path)
+    ds = FORMATS[fmt](dataclasses.replace(cfg, dataset=fmt), seed, **kw)
+    ds.notes.insert(0, f"data.dataset: {fmt}, inferred from {why} ({Path(cfg.path).name}); set data.dataset "
+                       "to choose")
+    ds.name = fmt
+    return ds
+
+
 FORMATS: dict[str, Loader] = {
     **{name: named.load for name in named.CATALOG},
     "idx": named.load_idx,
@@ -38,10 +102,11 @@ FORMATS: dict[str, Loader] = {
     "csv": csv.load,
     "folder": folder.load,
     "arrays": _arrays,
+    "auto": _auto,
 }
 """``data.dataset`` -> loader; the config's choice list is read from here."""
 
-NEEDS_PATH = ("idx", "npz", "csv", "folder")
+NEEDS_PATH = ("idx", "npz", "csv", "folder", "auto")
 """Formats that cannot be found by name: ``data.path`` is required."""
 
 VAL_CAP = 5000

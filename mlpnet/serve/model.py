@@ -10,6 +10,8 @@ takes well under a millisecond for one digit, while preprocessing runs in parall
 
 from __future__ import annotations
 
+import warnings
+
 import base64
 import io
 import threading
@@ -65,7 +67,9 @@ class Served:
 
     def _forward(self, x: np.ndarray, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
         """Probabilities for raw rows ``x (n, n_features)`` and, if asked, each hidden layer's values."""
-        with self._lock:
+        with self._lock, warnings.catch_warnings():
+            # The rows are already in the model's column order (self.features): no names to check.
+            warnings.filterwarnings("ignore", "X does not have valid feature names", UserWarning)
             probs = self.clf.predict_proba(x)
             hidden = []
             if activations and self.kind == "image":
