@@ -38,10 +38,12 @@ MAX_EPOCHS = 100_000
 BUILTIN_DEFAULT = Path(__file__).with_name("configs") / "mnist.yaml"
 
 
-def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_open=False, factory=None,
-         path=False):
-    """A dataclass field with validation metadata (choices, a closed or open range, a file path)."""
-    meta = {"choices": choices, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "path": path}
+def _opt(default=MISSING, *, help: str, choices=None, lo=None, hi=None, lo_open=False, hi_open=False,
+         factory=None, path=False):
+    """A dataclass field with its one-line ``help`` and validation metadata (choices, a closed or open
+    range, a file path)."""
+    meta = {"help": help, "choices": choices, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open,
+            "path": path}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -51,11 +53,14 @@ def _opt(default=MISSING, *, choices=None, lo=None, hi=None, lo_open=False, hi_o
 class AugmentConfig:
     """Random transforms of training images, each drawn per image and per epoch (mlpnet.augment)."""
 
-    shift: int = _opt(0, lo=0, hi=8)
-    rotate: float = _opt(0.0, lo=0, hi=45)
-    scale: float = _opt(0.0, lo=0, hi=0.5)
-    hflip: bool = False
-    interpolation: str = _opt("nearest", choices=INTERPOLATIONS)
+    shift: int = _opt(0, lo=0, hi=8, help="training images only: shift each one by a random whole number of "
+                      "pixels, up to this many along each axis; black comes in at the edges")
+    rotate: float = _opt(0.0, lo=0, hi=45, help="rotate each training image by a random angle within +/- this "
+                         "many degrees")
+    scale: float = _opt(0.0, lo=0, hi=0.5, help="scale each training image by a random factor in [1 - s, 1 + s]")
+    hflip: bool = _opt(False, help="mirror half of the training images left-right (for clothing, not digits)")
+    interpolation: str = _opt("nearest", choices=INTERPOLATIONS, help="how rotated and scaled images are "
+                              "sampled: nearest pixel, or bilinear (smoother, 3 to 4x the cost)")
 
     @property
     def active(self) -> bool:
@@ -64,77 +69,103 @@ class AugmentConfig:
 
 @dataclass
 class DataConfig:
-    dataset: str = _opt("mnist", choices=DATASETS)
-    path: str | None = _opt(None, path=True)
-    val_size: Union[int, float] = _opt(0.1, lo=0)
-    val_max: int = _opt(5000, lo=1)
-    download: bool = True
-    label_column: Union[int, str] = "label"
-    header: bool = True
-    delimiter: str | None = None
-    ignore_columns: list[Union[int, str]] = _opt(factory=list)
-    missing: str = _opt("error", choices=MISSING_MODES)
-    decimal: str = _opt("auto", choices=DECIMALS)
-    test_path: str | None = _opt(None, path=True)
-    test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True)
-    image_mode: str = _opt("gray", choices=("gray", "rgb"))
-    image_size: int | None = _opt(None, lo=1, hi=1024)
+    dataset: str = _opt("mnist", choices=DATASETS, help="the data format or named dataset (`arrays` marks "
+                        "models trained from Python)")
+    path: str | None = _opt(None, path=True, help="folder or file of the data (required for idx, npz, csv, "
+                            "folder); stored as an absolute path")
+    val_size: Union[int, float] = _opt(0.1, lo=0, help="validation split held out of the training set "
+                                       "(stratified): a fraction in [0, 1) if written with a point, else a "
+                                       "count; never more than the training split keeps")
+    val_max: int = _opt(5000, lo=1, help="the most samples a fractional data.val_size holds out")
+    download: bool = _opt(True, help="download named datasets that are not on the machine")
+    label_column: Union[int, str] = _opt("label", help="CSV: the label column, by name or by index (0 first, "
+                                         "-1 last)")
+    header: bool = _opt(True, help="CSV: the first row names the columns; false numbers them 0, 1, ...")
+    delimiter: str | None = _opt(None, help="CSV: the field separator, one character; null detects it "
+                                 "among , ; tab |")
+    ignore_columns: list[Union[int, str]] = _opt(factory=list, help="CSV: columns that are neither features "
+                                                 "nor the label (an id, free text), by name or index")
+    missing: str = _opt("error", choices=MISSING_MODES, help="CSV: a missing value is an error naming line "
+                        "and column, drops its row, or takes the training mean")
+    decimal: str = _opt("auto", choices=DECIMALS, help="CSV: the decimal mark, '.' or ','; auto detects a "
+                        "decimal comma (5,1 in a file separated by ; or tab)")
+    test_path: str | None = _opt(None, path=True, help="CSV: a separate test file (else data.test_size is "
+                                 "held out)")
+    test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True, help="CSV and folders without "
+                            "test/: fraction held out as the test split")
+    image_mode: str = _opt("gray", choices=("gray", "rgb"), help="folders: gray (MNIST-style preprocessing) "
+                           "or rgb (resized colour images)")
+    image_size: int | None = _opt(None, lo=1, hi=1024, help="folders with rgb: resize every image to this "
+                                  "square size (null: all must share one size)")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass
 class ModelConfig:
-    hidden: list[int] = _opt(factory=lambda: [256, 128], lo=1)
-    activation: str = _opt("relu", choices=ACTIVATIONS)
-    output: str | None = _opt(None, choices=OUTPUTS)
-    init: str = _opt("he", choices=INITS)
-    dropout: float = _opt(0.0, lo=0, hi=1, hi_open=True)
+    hidden: list[int] = _opt(factory=lambda: [256, 128], lo=1, help="hidden layer sizes; input and output "
+                             "sizes come from the data")
+    activation: str = _opt("relu", choices=ACTIVATIONS, help="hidden activation")
+    output: str | None = _opt(None, choices=OUTPUTS, help="output activation; "
+                              "null pairs it with the loss (softmax for cross_entropy, sigmoid for mse)")
+    init: str = _opt("he", choices=INITS, help="weight initialisation (uniform is the seed article's "
+                     "U(-0.5, 0.5) for weights and biases)")
+    dropout: float = _opt(0.0, lo=0, hi=1, hi_open=True, help="dropout rate on hidden layers (inverted "
+                          "dropout)")
 
 
 @dataclass
 class OptimizerConfig:
-    name: str = _opt("adam", choices=OPTIMIZERS)
-    lr: float = _opt(1e-3, lo=0, lo_open=True)
-    momentum: float = _opt(0.0, lo=0, hi=1, hi_open=True)
-    nesterov: bool = False
-    beta1: float = _opt(0.9, lo=0, hi=1, hi_open=True)
-    beta2: float = _opt(0.999, lo=0, hi=1, hi_open=True)
-    eps: float = _opt(1e-8, lo=0, lo_open=True)
-    weight_decay: float = _opt(0.0, lo=0)
+    name: str = _opt("adam", choices=OPTIMIZERS, help="the optimizer")
+    lr: float = _opt(1e-3, lo=0, lo_open=True, help="peak learning rate")
+    momentum: float = _opt(0.0, lo=0, hi=1, hi_open=True, help="sgd: momentum (0 = plain SGD)")
+    nesterov: bool = _opt(False, help="sgd: Nesterov momentum")
+    beta1: float = _opt(0.9, lo=0, hi=1, hi_open=True, help="adam, adamw: decay of the first moment")
+    beta2: float = _opt(0.999, lo=0, hi=1, hi_open=True, help="adam, adamw: decay of the second moment")
+    eps: float = _opt(1e-8, lo=0, lo_open=True, help="adam, adamw: added to the root of the second moment")
+    weight_decay: float = _opt(0.0, lo=0, help="L2 on weights (not biases): added to the gradient for sgd and "
+                               "adam, decoupled for adamw")
 
 
 @dataclass
 class ScheduleConfig:
-    name: str = _opt("constant", choices=SCHEDULES)
-    warmup_epochs: float = _opt(0.0, lo=0)
-    step_size: int = _opt(10, lo=1)
-    gamma: float = _opt(0.1, lo=0, lo_open=True)
-    min_lr: float = _opt(0.0, lo=0)
+    name: str = _opt("constant", choices=SCHEDULES, help="learning-rate schedule, evaluated every step")
+    warmup_epochs: float = _opt(0.0, lo=0, help="linear warmup, in (fractional) epochs, before the schedule")
+    step_size: int = _opt(10, lo=1, help="step: multiply the rate by schedule.gamma every this many epochs")
+    gamma: float = _opt(0.1, lo=0, lo_open=True, help="step: the factor applied every schedule.step_size "
+                        "epochs")
+    min_lr: float = _opt(0.0, lo=0, help="cosine: the rate at the last epoch")
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = _opt(10, lo=1, hi=MAX_EPOCHS)
-    min_steps: int = _opt(1000, lo=0, hi=10_000_000)
-    min_batches: int = _opt(16, lo=0)
-    batch_size: int = _opt(128, lo=1)
-    shuffle: bool = True
-    early_stopping: int = _opt(0, lo=0)
-    monitor: str = _opt("val_accuracy", choices=MONITORS)
-    threads: int | None = _opt(None, lo=1)
+    epochs: int = _opt(10, lo=1, hi=MAX_EPOCHS, help="epochs to train (the cosine schedule spans them)")
+    min_steps: int = _opt(1000, lo=0, hi=10_000_000, help="small training sets (under 100 batches per epoch): "
+                          "train.epochs grows so the run takes at least this many updates, with a note; 0 = off")
+    min_batches: int = _opt(16, lo=0, help="small training sets: the batch shrinks (not below 16) so an epoch "
+                            "has at least this many batches; 0 = off")
+    batch_size: int = _opt(128, lo=1, help="samples per update; 1 gives per-sample SGD")
+    shuffle: bool = _opt(True, help="reshuffle the training set every epoch")
+    early_stopping: int = _opt(0, lo=0, help="patience in epochs without improvement of train.monitor "
+                               "(0 = off)")
+    monitor: str = _opt("val_accuracy", choices=MONITORS, help="the metric that picks best.npz and drives "
+                        "early stopping")
+    threads: int | None = _opt(None, lo=1, help="BLAS threads (null: all cores); 1 is steadier on a "
+                               "busy shared machine")
 
 
 @dataclass
 class Config:
     """A whole run: seed, data, model, loss, optimizer, schedule and training loop."""
 
-    name: str | None = None
-    """Run name; None derives it from the data (see ``default_name``)."""
-    seed: int = _opt(0, lo=0)
+    name: str | None = _opt(None, help="run name, the folder runs/<name>; null: "
+                            "the stem of data.path, else of the config file, else the dataset")
+    seed: int = _opt(0, lo=0, help="seeds initialisation, shuffling, dropout and the data splits")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    loss: str = _opt("cross_entropy", choices=tuple(LOSS_OUTPUTS))
-    label_smoothing: float = _opt(0.0, lo=0, hi=1, hi_open=True)
+    loss: str = _opt("cross_entropy", choices=tuple(LOSS_OUTPUTS), help="training loss (mse: squared error, "
+                     "1/2 per sample summed over outputs)")
+    label_smoothing: float = _opt(0.0, lo=0, hi=1, hi_open=True, help="cross_entropy only: train against "
+                                  "(1 - s) one-hot + s / classes; validation and test losses stay plain")
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -157,6 +188,63 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
+# -- the schema, for documentation ----------------------------------------------------------
+
+def schema_rows() -> list[dict]:
+    """Every dotted key of a config, in declaration order, as the docs and ``--help`` tables show it.
+
+    Returns
+    -------
+    list of dict
+        ``{"key", "type", "default", "allowed", "help"}``: ``type`` is readable text
+        (``"integer"``, ``"list of integers"``, ``"number or null"``), ``default`` the default
+        value as Python holds it (a list for lists, None for null; ``help`` says what null
+        means), ``allowed`` the choices or the range as text ("" when any
+        value of the type is valid), ``help`` one line.
+    """
+    return list(_rows(Config, ""))
+
+
+def _rows(cls: type, prefix: str):
+    hints = _hints(cls)
+    for f in fields(cls):
+        hint = hints[f.name]
+        if is_dataclass(hint):
+            yield from _rows(hint, prefix + f.name + ".")
+            continue
+        meta = f.metadata
+        default = f.default_factory() if f.default is MISSING else f.default
+        yield {"key": prefix + f.name, "type": _schema_type(hint), "default": default,
+               "allowed": _allowed_text(meta), "help": meta.get("help", "")}
+
+
+def _schema_type(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        names = [_schema_type(a) for a in args if a is not type(None)]
+        return " or ".join(names) + (" or null" if type(None) in args else "")
+    if origin is list:
+        return "list of " + " or ".join(_SCHEMA_PLURAL[a] if a in _SCHEMA_PLURAL else _schema_type(a)
+                                        for a in (typing.get_args(args[0]) or args))
+    return {bool: "boolean", int: "integer", float: "number", str: "string"}[hint]
+
+
+_SCHEMA_PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
+
+
+def _allowed_text(meta: dict) -> str:
+    if meta.get("choices"):
+        return ", ".join(meta["choices"])
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is None and hi is None:
+        return ""
+    if hi is None:
+        return f"{'>' if meta.get('lo_open') else '>='} {lo}"
+    if lo is None:
+        return f"{'<' if meta.get('hi_open') else '<='} {hi}"
+    return f"{'(' if meta.get('lo_open') else '['}{lo}, {hi}{')' if meta.get('hi_open') else ']'}"
 
 
 # -- loading -----------------------------------------------------------------------------

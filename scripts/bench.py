@@ -13,7 +13,7 @@ after its repeats is shown but left out of the medians:
 
 * batch 128: 784-128-64-10 ReLU, softmax + cross-entropy, Adam (lr 1e-3), trained by
   mlpnet, PyTorch (default and fused Adam) and scikit-learn's MLPClassifier where
-  installed, the hand-written NumPy loop of ``tests/test_perf.py`` (with pytest), and
+  installed, the hand-written NumPy loop of ``tests/train/test_perf.py`` (with pytest), and
   the bare matrix multiplications of one epoch (the floor). Every
   training run is its own subprocess, so peak memory (``ru_maxrss``) is comparable, and
   the implementations take turns, repetition after repetition.
@@ -257,13 +257,13 @@ def step_products(x, ws, zs, ds, gs) -> None:
 
 
 def work_numpy_ref(args) -> dict:
-    """The issue's "careful NumPy loop", as written in tests/test_perf.py (the CI speed guard's
+    """The issue's "careful NumPy loop", as written in tests/train/test_perf.py (the CI speed guard's
     reference): preallocated buffers, in-place Adam over one flat buffer, uint8 rows gathered
     per batch. It shows how close plain NumPy gets to the floor without any of mlpnet's
     bookkeeping (schedules, metrics, divergence checks, checkpoints)."""
     from threadpoolctl import threadpool_limits
 
-    sys.path.insert(0, str(args.repo / "tests"))
+    sys.path[:0] = [str(args.repo / "tests"), str(args.repo / "tests" / "train")]
     import test_perf as ref
 
     if args.batch_size != ref.BATCH:
@@ -657,7 +657,7 @@ def markdown(r128: dict, r1: dict, start: dict, args) -> list[str]:
                       "| time vs mlpnet | drift |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
     names = {"mlpnet": "mlpnet", "pytorch": "PyTorch (CPU, default Adam)", "pytorch-fused": "PyTorch (fused Adam)",
-             "sklearn": "scikit-learn MLPClassifier", "numpy-ref": "hand-written NumPy loop (tests/test_perf.py)",
+             "sklearn": "scikit-learn MLPClassifier", "numpy-ref": "hand-written NumPy loop (tests/train/test_perf.py)",
              "floor": "matrix products alone (floor)"}
     base = r128.get("mlpnet")
     for impl, s in _impls(r128):

@@ -1,6 +1,6 @@
 """Turn real 28x28 MNIST digits into the kinds of images users actually feed ``predict``.
 
-Used by ``tests/test_preprocess.py`` and ``scripts/robustness.py``. Every style
+Used by ``tests/data/test_preprocess.py`` and ``scripts/robustness.py``. Every style
 is ``style(digit, rng, path=None) -> PIL.Image.Image`` with ``digit`` a
 ``(28, 28)`` uint8 MNIST image (light on black). Given a ``path``, the image
 is also written there in the style's real format (PNG, JPEG, GIF), so the

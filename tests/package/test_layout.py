@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PKG = Path(__file__).resolve().parents[1] / "mlpnet"
+PKG = Path(__file__).resolve().parents[2] / "mlpnet"
 
 # Lower layers never import higher ones: cli -> (estimator, serve, export, sweep) -> train
 # -> (evaluate, predict, info) -> (config, checkpoint, metrics, plots) -> data -> nn -> NumPy.

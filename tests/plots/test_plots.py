@@ -165,5 +165,5 @@ def test_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nam
 
 def test_module_imports_without_matplotlib() -> None:
     code = "import sys; sys.modules['matplotlib'] = None; import mlpnet.plots"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)

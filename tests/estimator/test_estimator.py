@@ -18,9 +18,7 @@ import mlpnet
 from mlpnet import checkpoint
 from mlpnet.cli import cli
 from mlpnet.predict import predict_files
-from conftest import real_mnist_dir
-
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, real_mnist_dir
 
 
 def _blobs(n=240, d=5, k=3, seed=0):
