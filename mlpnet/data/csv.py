@@ -1060,8 +1060,11 @@ def _encode_labels(
         except (ValueError, OverflowError):
             keys = labels
             distinct = np.unique(labels)
-            if classes is None and labels.dtype.kind in "US" and all(_is_number(v) for v in distinct) \
-                    and any(float(v) % 1 for v in distinct):
+            numbers = labels.dtype.kind in "US" and all(_is_number(v) for v in distinct)
+            if numbers and all(math.isfinite(float(v)) and float(v) % 1 == 0 for v in distinct):
+                # "1.0" is the class 1: pandas writes integer labels as floats when the column has a gap
+                keys = labels.astype(np.float64).astype(np.int64)
+            elif classes is None and numbers and any(float(v) % 1 for v in distinct):
                 raise DataError(f"{path}: label column '{label_column}' holds decimal numbers "
                                 f"({len(distinct)} distinct values), not classes; choose the label "
                                 "column with data.label_column (a name, or an index: 0 first, -1 last)")

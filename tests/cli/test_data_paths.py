@@ -87,3 +87,22 @@ def test_predict_folder_reads_only_its_images(sample_model, tmp_path):
     assert r.exit_code == 0, r.output
     assert len(json.loads(r.stdout)) == 3
     assert "skipped 2 file(s) that are not images (README.txt, labels.csv)" in r.stderr
+
+
+def test_evaluate_reads_a_reordered_csv_by_name(tmp_path):
+    """Another CSV for a CSV model: its columns are matched by name, as predict does (was: by position)."""
+    from trained import FEATURES, train_tabular
+
+    model = train_tabular(tmp_path)
+    src = (tmp_path / "birds.csv").read_text().splitlines()
+    cells = [line.split(",") for line in src]
+    order = [4, 3, 2, 1, 0]  # species first, features reversed
+    (tmp_path / "shuffled.csv").write_text("\n".join(",".join(r[i] for i in order) for r in cells) + "\n")
+    straight = _run("evaluate", "--model", str(model), "--json", "--split", "train")
+    swapped = _run("evaluate", "--model", str(model), "--json", "--split", "train",
+                   "--set", f"data.path={tmp_path / 'shuffled.csv'}")
+    assert straight.exit_code == 0 and swapped.exit_code == 0, swapped.output
+    assert json.loads(swapped.stdout)["accuracy"] == json.loads(straight.stdout)["accuracy"]
+    (tmp_path / "fewer.csv").write_text("\n".join(",".join(r[1:]) for r in cells) + "\n")
+    r = _run("evaluate", "--model", str(model), "--set", f"data.path={tmp_path / 'fewer.csv'}")
+    assert r.exit_code != 0 and f"no feature column '{FEATURES[0]}'" in r.output

@@ -82,3 +82,10 @@ def test_first_row_of_data_with_a_word_label_is_not_taken_for_a_header(tmp_path)
     with pytest.raises(DataError, match="first row looks like data"):
         read_csv(bare)
     assert len(read_csv(bare, options=CsvOptions(header=False, label_column=-1)).y) == 3
+
+
+def test_integer_labels_written_as_floats_are_integer_classes(tmp_path):
+    t = read_csv(_write(tmp_path / "floats.csv", "a,b,label\n1,2,1.0\n3,4,0.0\n5,6,1.0\n"))
+    assert t.classes == ["0", "1"] and list(t.y) == [1, 0, 1]
+    test = read_csv(_write(tmp_path / "ints.csv", "a,b,label\n1,2,1\n3,4,0\n"), classes=t.classes, schema=t.schema)
+    assert list(test.y) == [1, 0]
