@@ -20,7 +20,7 @@ import yaml
 
 from .data.augment import INTERPOLATIONS
 from .data.csv import DECIMALS, MISSING_MODES
-from .data.load import FORMATS, NEEDS_PATH
+from .data.formats import FORMATS, NEEDS_PATH
 from .errors import ConfigError
 from .nn import activations, initializers, losses, optimizers, schedules
 

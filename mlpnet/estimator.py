@@ -26,7 +26,7 @@ import numpy as np
 from . import __version__, checkpoint
 from .config import Config, from_dict
 from .data import MNIST_INPUT, Dataset, Split, images
-from .data.load import prepare
+from .data.formats import prepare
 from .data.csv import encode_rows, raw_columns
 from .data.transforms import raw_to_input
 from .errors import DataError, ImageError

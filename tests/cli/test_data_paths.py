@@ -61,7 +61,7 @@ def test_data_path_alone_infers_the_format(tmp_path, monkeypatch):
     # content decides when the extension does not: an .npz without one, a CSV named .data
     shutil.copy(make_blobs_npz(tmp_path / "b.npz", n_train=40, n_test=20), "blobs")
     shutil.copy("iris.csv", "iris.data")
-    from mlpnet.data.load import infer_format
+    from mlpnet.data.formats import infer_format
     assert infer_format("blobs") == ("npz", "its content (a zip of arrays)")
     assert infer_format("iris.data") == ("csv", "its content (text)")
     Path("noise.bin").write_bytes(bytes(range(256)) * 4)

@@ -9,7 +9,7 @@ import pytest
 
 from mlpnet import config
 from mlpnet.data.csv import CsvOptions, read_csv, read_rows
-from mlpnet.data.load import load as load_data
+from mlpnet.data import load as load_data
 from mlpnet.errors import DataError
 
 ROWS = [("5,1", "3,5", "1,4", "0,2", "setosa"), ("7,0", "3,2", "4,7", "1,4", "versicolor"),
