@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,4 +330,4 @@ def _interrupted_message(epoch: int, run: RunDir) -> str:
     held = run.held_epoch()
     if held == 0:
         return f"interrupted during epoch {epoch}, before any epoch of this run was saved"
-    return f"interrupted during epoch {epoch}; {run.last} holds epoch {held}; resume with: mlpnet train --resume {run.last}"
+    return f"interrupted during epoch {epoch}; {run.last} holds epoch {held}; resume with: mlpnet train --resume {shlex.quote(str(run.last))}"

@@ -68,8 +68,14 @@ def restore(ckpt: Checkpoint, model: MLP, opt: Optimizer, rng: np.random.Generat
 
 
 def check_resumable(ckpt: Checkpoint, path) -> None:
-    if "optim" not in {k.split(".")[0] for k in ckpt.arrays} or "rng" not in ckpt.meta:
-        raise CheckpointError(f"{path}: this checkpoint has no training state to resume from; use last.npz")
+    """Refuse a checkpoint without training state (``best.npz``, a model saved from Python).
+
+    The optimizer's scalars and the generator's state mark a resumable ``last.npz``; its
+    state *arrays* may be none at all (plain SGD keeps no buffer), so they cannot.
+    """
+    if not isinstance(ckpt.meta.get("optimizer"), dict) or "rng" not in ckpt.meta or "step" not in ckpt.meta:
+        raise CheckpointError(f"{path}: this checkpoint has no training state to resume from "
+                              "(best.npz and models saved from Python hold none); use the run's last.npz")
 
 
 def check_more_epochs(state: TrainState, epochs: int, path) -> None:
