@@ -89,3 +89,14 @@ def test_integer_labels_written_as_floats_are_integer_classes(tmp_path):
     assert t.classes == ["0", "1"] and list(t.y) == [1, 0, 1]
     test = read_csv(_write(tmp_path / "ints.csv", "a,b,label\n1,2,1\n3,4,0\n"), classes=t.classes, schema=t.schema)
     assert list(test.y) == [1, 0]
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path):
+    path = _write(tmp_path / "excel.csv", "\ufeffsep=;\na;b;label\n1,5;2;x\n3;4;y\n5;6;x\n")
+    t = read_csv(path)
+    assert t.features == ["a", "b"] and t.classes == ["x", "y"]
+    np.testing.assert_allclose(t.x[:, 0], [1.5, 3, 5])
+    with pytest.raises(DataError, match="line 5"):
+        read_csv(_write(tmp_path / "bad.csv", "sep=,\na,b,label\n1,2,x\n3,4,y\n5,oops,x\n"))
+    fast = read_csv(_write(tmp_path / "fast.csv", "sep=,\na,b,label\n1,2,x\n3,4,y\n"))
+    assert fast.x.tolist() == [[1, 2], [3, 4]]

@@ -108,7 +108,7 @@ def _parse_body(
 
 
 def _loadtxt(path: Path, lay: _Layout, cols: list[int], dtype) -> np.ndarray:
-    return np.loadtxt(path, dtype=dtype, comments=None, delimiter=lay.delimiter, skiprows=int(lay.header),
+    return np.loadtxt(path, dtype=dtype, comments=None, delimiter=lay.delimiter, skiprows=int(lay.header) + lay.skip,
                       usecols=cols, ndmin=2, quotechar='"', encoding="utf-8-sig")
 
 
@@ -204,7 +204,7 @@ def _parse_fast(
     for p, (codes, _) in cats.items():
         if (codes == -2).any():
             raise _NotFast  # an unseen category: the csv path names it
-    return parsed, labels, _line_map(path, lay.header)
+    return parsed, labels, _line_map(path, int(lay.header) + lay.skip)
 
 
 def _categorize(col: np.ndarray, categories: list[str] | None) -> tuple[np.ndarray, list[str]]:
@@ -223,15 +223,15 @@ def _check_categories(path: Path, name: str, categories: list[str], n: int) -> N
                         "text or an id, not a category? list it in data.ignore_columns")
 
 
-def _line_map(path: Path, header: bool) -> _LineOf:
-    """Row -> line, computed on first use by scanning the file for non-blank lines."""
+def _line_map(path: Path, skip: int) -> _LineOf:
+    """Row -> line, computed on first use by scanning the file for non-blank lines after the first ``skip``."""
     cache: list[list[int]] = []
 
     def line_of(i: int) -> int:
         if not cache:
             with open(path, encoding="utf-8-sig", errors="replace") as f:
                 nums = [k for k, line in enumerate(f, 1) if line.strip()]
-            cache.append(nums[int(header):])
+            cache.append(nums[skip:])
         return cache[0][i]
 
     return line_of
@@ -254,13 +254,13 @@ def _slow_rows(path: Path, lay: _Layout) -> tuple[list[list[str]], list[int]]:
     rows: list[list[str]] = []
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text), delimiter=lay.delimiter)
-    skip = lay.header
+    skip = int(lay.header) + lay.skip
     try:
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if skip:
-                skip = False
+                skip -= 1
                 continue
             if len(row) != width:
                 other = "the header has" if lay.header else "the first row has"

@@ -40,6 +40,8 @@ class _Layout:
     sample: list[list[str]]
     decimal: str = "."
     notes: list[str] = field(default_factory=list)
+    skip: int = 0
+    """Lines before the header (Excel's ``sep=;`` line)."""
 
 
 def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
@@ -62,7 +64,13 @@ def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
         raise DataError(f"{path}: file is empty; expected a header row" if opts.header else f"{path}: file is empty")
     if opts.decimal not in DECIMALS:
         raise ValueError(f"decimal must be one of {DECIMALS}, got {opts.decimal!r}")
-    delim = opts.delimiter or _detect_delimiter(lines[:20], opts.decimal)
+    skip = 0
+    excel = re.fullmatch(r"sep=(.)", lines[0].strip())
+    if excel and head.lstrip("\ufeff").startswith(lines[0]):  # Excel's first line naming the delimiter
+        skip, lines = 1, lines[1:]
+        if not lines:
+            raise DataError(f"{path}: file is empty after its 'sep=' line")
+    delim = opts.delimiter or (excel.group(1) if skip else _detect_delimiter(lines[:20], opts.decimal))
     if delim == "," and opts.decimal == ",":
         raise DataError(f"{path}: data.decimal ',' needs another delimiter, and the file is separated by commas"
                         + (" (data.delimiter)" if opts.delimiter else "; set data.delimiter (';' or a tab)"))
@@ -87,7 +95,7 @@ def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
                         "other rows have numbers); "
                         "if the file has no header row set data.header: false (columns are then numbered from 0)")
     if not header:
-        return _Layout(delim, False, [str(i) for i in range(len(first))], rows, decimal, notes)
+        return _Layout(delim, False, [str(i) for i in range(len(first))], rows, decimal, notes, skip)
     for i, name in enumerate(first):
         if not name:
             raise DataError(f"{path}: column {i + 1} of the header has no name "
@@ -95,7 +103,7 @@ def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
     dup = next((h for i, h in enumerate(first) if h in first[:i]), None)
     if dup is not None:
         raise DataError(f"{path}: column '{dup}' appears twice in the header")
-    return _Layout(delim, True, first, rows[1:], decimal, notes)
+    return _Layout(delim, True, first, rows[1:], decimal, notes, skip)
 
 
 def _detect_delimiter(lines: list[str], decimal: str = "auto") -> str:
