@@ -106,3 +106,10 @@ def test_evaluate_reads_a_reordered_csv_by_name(tmp_path):
     (tmp_path / "fewer.csv").write_text("\n".join(",".join(r[1:]) for r in cells) + "\n")
     r = _run("evaluate", "--model", str(model), "--set", f"data.path={tmp_path / 'fewer.csv'}")
     assert r.exit_code != 0 and f"no feature column '{FEATURES[0]}'" in r.output
+
+
+def test_a_file_given_to_a_folder_dataset_says_what_to_set(tmp_path):
+    (tmp_path / "iris.csv").write_text(IRIS)
+    r = _run("train", "--set", "data.dataset=mnist", "--set", f"data.path={tmp_path / 'iris.csv'}",
+             "--out", str(tmp_path / "run"), "--no-progress")
+    assert r.exit_code != 0 and "no such folder" not in r.output and "set data.dataset" in r.output
