@@ -1,6 +1,6 @@
 """Versioned ``.npz`` checkpoints: named arrays plus one JSON metadata entry.
 
-Layout (format version 1)::
+Layout (format version 2; version 1 differs only in writing ``input.kind`` ``tabular``)::
 
     weights.0 ... weights.{L-1}   (n_in, n_out)   the network
     biases.0  ... biases.{L-1}    (n_out,)
@@ -8,8 +8,9 @@ Layout (format version 1)::
     input.<name>                  feature statistics for tabular data (mean, std)
     __meta__                      0-d unicode array holding a JSON object
 
-The metadata holds the format version, architecture, class names, input format, the
-full resolved config, epoch/step, metrics and history, the RNG and optimizer counters.
+The metadata (:class:`Meta`, one writer :func:`save`, one reader :func:`load`) holds the
+format version, architecture, class names, the input spec (:class:`~mlpnet.data.spec.InputSpec`),
+the full resolved config, epoch/step, metrics and history, the RNG and optimizer counters.
 Files are written atomically and read with ``allow_pickle=False``: a checkpoint can
 never run code, and a model is rebuilt from the file alone.
 """
@@ -18,18 +19,94 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from .errors import CheckpointError
+from .data.dataset import MNIST_INPUT
+from .data.spec import InputSpec
+from .errors import CheckpointError, MlpnetError
 from .fileio import atomic_write, sniff
 from .nn import MLP, Architecture
 
 FORMAT = "mlpnet-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 1 (mlpnet before issue 19) wrote ``input.kind`` ``tabular``; version 2 writes ``table``."""
 META_KEY = "__meta__"
+
+
+@dataclass
+class Meta:
+    """Everything a checkpoint records besides its arrays; written by :func:`save`, read by :func:`load`.
+
+    The architecture and the format version are not fields: :func:`save` takes them from
+    the model and this module.
+    """
+
+    classes: list[str]
+    input: InputSpec
+    config: dict = field(default_factory=dict)
+    """The full resolved run config (``Config.to_dict()``); empty for hand-made checkpoints."""
+    labels: list | None = None
+    """The labels as JSON values of their own type (ints stay ints), when they are not the class names."""
+    dataset: str = ""
+    mlpnet_version: str = ""
+    created: str | None = None
+    trained_from: str = ""
+    """``arrays`` for ``MLPClassifier``; empty for runs of ``mlpnet train``."""
+    n_train: int = 0
+    n_val: int = 0
+    epoch: int = 0
+    """The epoch whose parameters these are."""
+    run_epochs: int | None = None
+    """Epochs the run trained in all (best.npz may hold an earlier one); None: ``epoch``."""
+    status: str = ""
+    metrics: dict = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=dict)
+    """``epoch``, ``monitor``, ``value``, ``tiebreak`` of the best epoch so far."""
+    test: dict | None = None
+    # The training state, in last.npz only (optimizer arrays are ``optim.*``):
+    step: int = 0
+    wait: int = 0
+    optimizer: dict | None = None
+    rng: dict | None = None
+    format_version: int = FORMAT_VERSION
+    """The version the file was written in (a loaded version 1 file says 1)."""
+    extra: dict = field(default_factory=dict)
+    """Keys this version of mlpnet does not know, kept when the metadata is written back."""
+
+    @property
+    def epochs_run(self) -> int:
+        return self.epoch if self.run_epochs is None else self.run_epochs
+
+    @property
+    def resumable(self) -> bool:
+        return isinstance(self.optimizer, dict) and self.rng is not None
+
+    def to_json(self, model: MLP) -> dict:
+        """The JSON object stored as ``__meta__`` (the writer's half of the format)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("input", "extra", "format_version")}
+        d = {k: v for k, v in d.items() if v is not None}
+        return {**self.extra, "format": FORMAT, "format_version": FORMAT_VERSION,
+                "architecture": model.arch.to_dict(), "input": self.input.to_dict(), **d}
+
+    @classmethod
+    def from_json(cls, d: dict, arrays: dict[str, np.ndarray]) -> Meta:
+        """The reader's half: any readable version, with its defaults filled here and only here."""
+        d = dict(d)
+        version = d.pop("format_version")
+        d.pop("format", None)
+        d.pop("architecture", None)
+        stats = {k: arrays[f"input.{k}"] for k in ("mean", "std") if f"input.{k}" in arrays}
+        spec = InputSpec.from_dict(d.pop("input", MNIST_INPUT), stats)
+        known = {f.name for f in fields(cls)} - {"input", "extra", "format_version"}
+        meta = cls(input=spec, format_version=version, classes=[str(c) for c in d.pop("classes", [])],
+                   **{k: d.pop(k) for k in list(d) if k in known})
+        meta.extra = d
+        return meta
 
 
 @dataclass
@@ -37,33 +114,59 @@ class Checkpoint:
     """A loaded checkpoint: the rebuilt model, its metadata and any extra arrays."""
 
     model: MLP
-    meta: dict
+    meta: Meta
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
+    _inference: MLP | None = field(default=None, repr=False)
 
     @property
     def classes(self) -> list[str]:
-        return self.meta["classes"]
+        return self.meta.classes
+
+    @property
+    def input(self) -> InputSpec:
+        return self.meta.input
 
     def group(self, prefix: str) -> dict[str, np.ndarray]:
-        """Extra arrays stored under ``prefix.`` (e.g. ``optim``, ``input``), keyed by the rest."""
+        """Extra arrays stored under ``prefix.`` (``optim``; ``input`` ones other than the statistics
+        come from a newer mlpnet), keyed by the rest."""
         p = prefix + "."
         return {k[len(p):]: v for k, v in self.arrays.items() if k.startswith(p)}
 
+    def predict_proba(self, raw) -> np.ndarray:
+        """Probabilities ``(n, n_classes)`` for raw inputs (see :meth:`InputSpec.to_network`).
 
-def save(path: str | Path, model: MLP, meta: dict, extra: dict[str, np.ndarray] | None = None) -> None:
-    """Write ``model`` and ``meta`` (JSON-able) to ``path`` atomically.
+        The network runs in float64, so a row's answer does not depend on the rest of the
+        batch (float32 BLAS kernels differ with the batch size).
+        """
+        return self.inference.predict_proba(self.input.to_network(raw))
 
-    ``extra`` maps dotted names to arrays stored beside the parameters.
+    def hidden(self, raw) -> list[np.ndarray]:
+        """Each hidden layer's activations ``(n, h_i)`` for raw inputs, in float64."""
+        return self.inference.hidden(self.input.to_network(raw))
+
+    @property
+    def inference(self) -> MLP:
+        """A float64 copy of the network, without dropout (made once)."""
+        if self._inference is None:
+            a = self.model.arch
+            self._inference = MLP(Architecture(a.sizes, a.activation, a.output, 0.0, dtype="float64"))
+            self._inference.params[...] = self.model.params
+        return self._inference
+
+
+def save(path: str | Path, model: MLP, meta: Meta, extra: dict[str, np.ndarray] | None = None) -> None:
+    """Write ``model`` and ``meta`` to ``path`` atomically (the input statistics included).
+
+    ``extra`` maps dotted names to arrays stored beside the parameters (``optim.*``).
     """
     arrays: dict[str, np.ndarray] = {}
     for i, (w, b) in enumerate(zip(model.weights, model.biases)):
         arrays[f"weights.{i}"] = w
         arrays[f"biases.{i}"] = b
+    arrays.update({f"input.{k}": np.asarray(v, np.float32) for k, v in meta.input.stats.items()})
     arrays.update(extra or {})
-    full = {"format": FORMAT, "format_version": FORMAT_VERSION,
-            "architecture": model.arch.to_dict(), **meta}
-    arrays[META_KEY] = np.array(json.dumps(full, allow_nan=True))
+    arrays[META_KEY] = np.array(json.dumps(meta.to_json(model), allow_nan=True))
     with atomic_write(path) as f:
         np.savez(f, **arrays)
 
@@ -82,17 +185,17 @@ def load(path: str | Path) -> Checkpoint:
     if META_KEY not in arrays:
         raise CheckpointError(f"{path}: not an mlpnet checkpoint (no {META_KEY} entry)")
     try:
-        meta = json.loads(str(arrays.pop(META_KEY)))
+        raw = json.loads(str(arrays.pop(META_KEY)))
     except (json.JSONDecodeError, TypeError) as err:
         raise CheckpointError(f"{path}: metadata is not valid JSON ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an mlpnet checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an mlpnet checkpoint (format {raw.get('format') if isinstance(raw, dict) else None!r})")
+    version = raw.get("format_version")
+    if version not in READABLE_VERSIONS:
         raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported "
-                              f"(this mlpnet reads version {FORMAT_VERSION})")
+                              f"(this mlpnet reads versions {', '.join(map(str, READABLE_VERSIONS))})")
     try:
-        arch = Architecture.from_dict(meta["architecture"])
+        arch = Architecture.from_dict(raw["architecture"])
         model = MLP(arch)
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: invalid architecture in metadata ({err})") from None
@@ -113,6 +216,11 @@ def load(path: str | Path) -> Checkpoint:
     if stray:
         raise CheckpointError(f"{path}: array(s) {', '.join(sorted(stray))} do not fit the recorded architecture "
                               f"{'-'.join(map(str, arch.sizes))}")
+    try:
+        meta = Meta.from_json(raw, arrays)
+    except (TypeError, ValueError, MlpnetError) as err:
+        raise CheckpointError(f"{path}: invalid metadata ({err})") from None
+    arrays = {k: v for k, v in arrays.items() if k not in ("input.mean", "input.std")}
     return Checkpoint(model=model, meta=meta, arrays=arrays, path=path)
 
 

@@ -24,13 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, checkpoint
-from .config import Config, from_dict
+from .checkpoint import Meta
+from .config import Config, from_dict, stored_config
 from .data import MNIST_INPUT, Dataset, Split, images
 from .data.formats import prepare
-from .data.csv import encode_rows, raw_columns
-from .data.transforms import raw_to_input
 from .errors import DataError, ImageError
-from .nn import MLP, Architecture
 from .train.loop import fit as fit_loop
 from .train.report import Reporter
 
@@ -172,21 +170,34 @@ class MLPClassifier(_Mixin, _Base):
         n_train = len(x) - _val_count(self.val_size, len(x))
         cfg = self._config(n_train)
         ds = Dataset(train=Split(x, codes.reshape(-1).astype(np.int64)), val=None, test=None,
-                     classes=[str(c) for c in classes], input=info, scale=1.0 / 255.0 if kind == "image" else 1.0)
+                     classes=[str(c) for c in classes], input=info)
         prepare(ds, cfg.data, cfg.seed)
         echo = (lambda line: print(line, file=sys.stderr)) if self.verbose else (lambda line: None)
         result = fit_loop(cfg, None, dataset=ds, reporter=Reporter(echo, progress=bool(self.verbose)))
-        self.classes_ = classes
-        self.n_features_in_ = x.shape[1]
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.n_iter_ = result.epochs
-        self.config_ = result.config
-        self.input_ = info
-        self.stats_ = dict(ds.stats)
-        self.model_ = result.model
-        self._inference = _float64_copy(result.model)
+        last = result.history[-1] if result.history else {}
+        meta = Meta(classes=ds.classes, labels=_json_labels(classes), input=ds.input, config=result.config.to_dict(),
+                    mlpnet_version=__version__, trained_from="arrays", n_train=n_train, n_val=len(x) - n_train,
+                    epoch=result.best_epoch, run_epochs=result.epochs, metrics=last, history=result.history,
+                    status="completed", best={"epoch": result.best_epoch, "monitor": result.monitor})
+        self._adopt(checkpoint.Checkpoint(model=result.model, meta=meta))
         return self
+
+    def _adopt(self, ckpt: checkpoint.Checkpoint) -> None:
+        """Take the fitted state from a checkpoint (trained here, or loaded)."""
+        meta = ckpt.meta
+        self._checkpoint = ckpt
+        self.classes_ = np.asarray(meta.labels if meta.labels is not None else meta.classes)
+        self.n_features_in_ = len(meta.input.columns) if meta.input.kind == "table" else ckpt.model.arch.sizes[0]
+        self.history_ = [dict(r) for r in meta.history]
+        self.best_epoch_ = int(meta.best.get("epoch", meta.epoch) or 0)
+        self.n_iter_ = int(meta.epochs_run or 0)
+        self.config_ = stored_config(meta.config, ckpt.path) if meta.config else None
+        self.input_ = meta.input
+        self.model_ = ckpt.model
+        names = meta.input.columns if meta.input.kind == "table" else None
+        named = not meta.input.positional and (meta.input.csv is None or meta.input.csv.get("header", True))
+        if names and named and not all(f.startswith("x") and f[1:].isdigit() for f in names):
+            self.feature_names_in_ = np.asarray(names, dtype=object)
 
     def _config(self, n_train: int) -> Config:
         """The run config these parameters describe, validated like a YAML file."""
@@ -243,18 +254,16 @@ class MLPClassifier(_Mixin, _Base):
         """Class probabilities ``(n_samples, n_classes)`` for raw inputs in the training data's form."""
         self._check_fitted()
         X = self._align_columns(X)
-        schema = self.input_.get("csv") if self.input_.get("kind") == "tabular" else None
-        if schema is not None:  # a CSV model reads raw rows: words and missing values as its file had them
-            try:
-                encoded = encode_rows(X, schema)
-            except DataError as err:
-                raise ValueError(str(err)) from None
-            return self._inference.predict_proba(raw_to_input(encoded, self.input_, self.stats_, 1.0))
-        x, _ = _check_X(X, training=False)
-        if x.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input")
-        return self._probabilities(x)
+        if self.input_.csv is None or self.input_.kind != "table":
+            x, _ = _check_X(X, training=False)
+            if x.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input")
+            X = x
+        try:  # a CSV model reads raw rows: words and missing values as its file had them
+            return self._checkpoint.predict_proba(X)
+        except DataError as err:
+            raise ValueError(str(err)) from None
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels ``(n_samples,)``, of the type ``y`` had."""
@@ -269,7 +278,7 @@ class MLPClassifier(_Mixin, _Base):
     def predict_images_proba(self, images_or_paths) -> np.ndarray:
         """Probabilities ``(n, n_classes)`` for image files or PIL images (see :meth:`predict_images`)."""
         self._check_fitted()
-        if self.input_.get("kind") != "image":
+        if self.input_.kind != "image":
             raise DataError("this model reads tabular rows, not images; use predict_proba")
         if isinstance(images_or_paths, (str, Path)) or hasattr(images_or_paths, "getpixel"):
             images_or_paths = [images_or_paths]
@@ -277,16 +286,10 @@ class MLPClassifier(_Mixin, _Base):
         for item in images_or_paths:
             name = str(item) if isinstance(item, (str, Path)) else "<image>"
             img = images.load_image(item) if isinstance(item, (str, Path)) else item
-            rows.append(images.network_image(img, self.input_, name=name).reshape(-1))
+            rows.append(self.input_.image(img, name=name).reshape(-1))
         if not rows:
             raise ImageError("no images given")
-        return self._probabilities(np.stack(rows))
-
-    def _probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Apply the stored input transform, then the network in float64 (so each row's answer
-        does not depend on the rest of the batch)."""
-        scale = 1.0 if self.input_.get("kind") == "tabular" else 1.0 / 255.0
-        return self._inference.predict_proba(raw_to_input(x, self.input_, self.stats_, scale))
+        return self._checkpoint.predict_proba(np.stack(rows))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -305,15 +308,7 @@ class MLPClassifier(_Mixin, _Base):
     def save(self, path: str | Path) -> Path:
         """Write the ordinary checkpoint ``.npz`` (read by ``mlpnet info/evaluate/predict`` and :func:`load`)."""
         self._check_fitted()
-        cfg = self.config_
-        last = self.history_[-1] if self.history_ else {}
-        meta = {"mlpnet_version": __version__, "classes": [str(c) for c in self.classes_],
-                "labels": _json_labels(self.classes_), "input": self.input_, "config": cfg.to_dict(),
-                "epoch": self.best_epoch_, "run_epochs": self.n_iter_, "metrics": last, "history": self.history_,
-                "status": "completed", "trained_from": "arrays",
-                "best": {"epoch": self.best_epoch_, "monitor": cfg.train.monitor}}
-        arrays = {f"input.{k}": v for k, v in self.stats_.items()}
-        checkpoint.save(path, self.model_, meta, arrays)
+        checkpoint.save(path, self._checkpoint.model, self._checkpoint.meta)
         return Path(path)
 
 
@@ -325,31 +320,16 @@ def load(path: str | Path) -> MLPClassifier:
     models; image models also have ``predict_images``.
     """
     ckpt = checkpoint.load(path)
-    meta, cfg = ckpt.meta, ckpt.meta.get("config", {})
-    m, o, t = cfg.get("model", {}), cfg.get("optimizer", {}), cfg.get("train", {})
-    clf = MLPClassifier(hidden=tuple(m.get("hidden", ())), activation=m.get("activation", "relu"),
-                        dropout=m.get("dropout", 0.0), loss=cfg.get("loss", "cross_entropy"),
-                        optimizer=o.get("name", "adam"), lr=o.get("lr", 1e-3), weight_decay=o.get("weight_decay", 0.0),
-                        schedule=cfg.get("schedule", {}).get("name", "constant"), epochs=t.get("epochs"),
-                        batch_size=t.get("batch_size"), val_size=cfg.get("data", {}).get("val_size", 0.1),
-                        early_stopping=t.get("early_stopping", 0), random_state=cfg.get("seed"),
-                        threads=t.get("threads"))
-    labels = meta.get("labels")
-    clf.classes_ = np.asarray(labels if labels is not None else ckpt.classes)
-    schema = meta.get("input", {}).get("csv") if meta.get("input", {}).get("kind") == "tabular" else None
-    clf.n_features_in_ = len(raw_columns(schema)) if schema else ckpt.model.arch.sizes[0]
-    clf.history_ = [dict(r) for r in meta.get("history", [])]
-    clf.best_epoch_ = int(meta.get("best", {}).get("epoch", meta.get("epoch", 0)) or 0)
-    clf.n_iter_ = int(meta.get("run_epochs", meta.get("epoch", 0)) or 0)
-    clf.config_ = from_dict(cfg, f"{path} (stored config)") if cfg else None
-    clf.input_ = meta.get("input", dict(MNIST_INPUT))
-    clf.stats_ = ckpt.group("input")
-    features = raw_columns(schema) if schema else clf.input_.get("features")
-    named = not clf.input_.get("positional") and (schema is None or schema.get("header", True))
-    if features and named and not all(f.startswith("x") and f[1:].isdigit() for f in features):
-        clf.feature_names_in_ = np.asarray(features, dtype=object)
-    clf.model_ = ckpt.model
-    clf._inference = _float64_copy(ckpt.model)
+    cfg = stored_config(ckpt.meta.config, path) if ckpt.meta.config else None
+    if cfg is None:  # a checkpoint made by hand: the network's own shape, default training parameters
+        clf = MLPClassifier(hidden=tuple(ckpt.model.arch.sizes[1:-1]), activation=ckpt.model.arch.activation)
+    else:
+        clf = MLPClassifier(hidden=tuple(cfg.model.hidden), activation=cfg.model.activation,
+                            dropout=cfg.model.dropout, loss=cfg.loss, optimizer=cfg.optimizer.name, lr=cfg.optimizer.lr,
+                            weight_decay=cfg.optimizer.weight_decay, schedule=cfg.schedule.name,
+                            epochs=cfg.train.epochs, batch_size=cfg.train.batch_size, val_size=cfg.data.val_size,
+                            early_stopping=cfg.train.early_stopping, random_state=cfg.seed, threads=cfg.train.threads)
+    clf._adopt(ckpt)
     return clf
 
 
@@ -386,7 +366,7 @@ def _listed(names: list[str], most: int = 8) -> str:
 
 
 def _check_X(X, training: bool) -> tuple[np.ndarray, str]:
-    """``X`` as a 2-D numeric array and its kind (``image`` or ``tabular``), or a clear ValueError/TypeError."""
+    """``X`` as a 2-D numeric array and its kind (``image`` or ``table``), or a clear ValueError/TypeError."""
     if X is None:
         raise ValueError("X is None; expected an array of shape (n_samples, n_features)")
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
@@ -402,7 +382,7 @@ def _check_X(X, training: bool) -> tuple[np.ndarray, str]:
                              "CSV file, where mlpnet encodes them") from None
     elif x.dtype.kind not in "biuf":
         raise ValueError(f"X must be numeric, got dtype {x.dtype}")
-    kind = "tabular"
+    kind = "table"
     if x.ndim == 3:
         kind = "image"
         x = x.reshape(len(x), -1)
@@ -414,7 +394,7 @@ def _check_X(X, training: bool) -> tuple[np.ndarray, str]:
                          "while a minimum of 1 is required.")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise ValueError("Input X contains NaN or infinity; impute or drop those values first")
-    if kind == "tabular" and x.shape[1] == 784 and x.dtype.kind in "biu" and x.min() >= 0 and x.max() <= 255:
+    if kind == "table" and x.shape[1] == 784 and x.dtype.kind in "biu" and x.min() >= 0 and x.max() <= 255:
         kind = "image"  # MNIST-style rows of 784 integer pixels
     if kind == "image" and training and (x.min() < 0 or x.max() > 255):
         raise ValueError("image inputs must be pixels 0-255")
@@ -454,8 +434,8 @@ def _input_info(x: np.ndarray, kind: str, names) -> dict:
             info["preprocess"] = "resize"
         return info
     if names is None:  # no real names: columns are read by position (a CSV's header is not checked)
-        return {"kind": "tabular", "features": [f"x{i}" for i in range(x.shape[1])], "positional": True}
-    return {"kind": "tabular", "features": [str(f) for f in names]}
+        return {"kind": "table", "features": [f"x{i}" for i in range(x.shape[1])], "positional": True}
+    return {"kind": "table", "features": [str(f) for f in names]}
 
 
 def _stored_rows(x: np.ndarray, kind: str) -> np.ndarray:
@@ -478,13 +458,6 @@ def _seed(random_state) -> int:
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**31 - 1))
     return int(random_state)
-
-
-def _float64_copy(model: MLP) -> MLP:
-    a = model.arch
-    copy = MLP(Architecture(a.sizes, a.activation, a.output, 0.0, dtype="float64"))
-    copy.params[...] = model.params
-    return copy
 
 
 def _json_labels(classes: np.ndarray) -> list:

@@ -10,6 +10,7 @@ import numpy as np
 from . import checkpoint, data, plots
 from .config import stored_config
 from .data import Split
+from .data.spec import InputSpec
 from .errors import DataError
 from .metrics import Accumulator, Report
 from .nn import MLP, losses
@@ -37,7 +38,7 @@ class Evaluation:
     probs: np.ndarray
     split: Split
     scale: float
-    input: dict
+    input: InputSpec
     checkpoint: Path
     notes: list[str] = field(default_factory=list)
     """What loading the data guessed or repaired (an inferred format, a decimal comma...)."""
@@ -57,10 +58,9 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
         ``data.KEY=VALUE`` items, e.g. ``data.path=other/folder``.
     """
     ckpt = checkpoint.load(path)
-    cfg = stored_config(ckpt.meta["config"], path, overrides, allowed="data.", what="evaluate")
-    stats = ckpt.group("input") or None
-    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=stats,
-                   like=ckpt.meta.get("input"))
+    cfg = stored_config(ckpt.meta.config, path, overrides, allowed="data.", what="evaluate")
+    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=ckpt.input.stats or None,
+                   like=ckpt.input)
     model = ckpt.model
     if ds.n_features != model.arch.sizes[0]:
         raise DataError(f"{cfg.data.path or cfg.data.dataset}: samples have {ds.n_features} features but the "
@@ -73,7 +73,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     acc = Accumulator(len(ckpt.classes))
     acc.update(probs, part.y, losses.get(cfg.loss).value(probs, part.y))
     return Evaluation(report=acc.result(ckpt.classes), probs=probs, split=part, scale=ds.scale,
-                      input=ckpt.meta.get("input", {}), checkpoint=Path(path), notes=list(ds.notes))
+                      input=ckpt.input, checkpoint=Path(path), notes=list(ds.notes))
 
 
 def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
@@ -82,10 +82,8 @@ def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
     r = ev.report
     title = str(ev.checkpoint)
     written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
-    if ev.input.get("kind") == "image":
-        h, w, c = ev.input["height"], ev.input["width"], ev.input.get("channels", 1)
-        shape = (len(ev.split), h, w) if c == 1 else (len(ev.split), h, w, c)
-        images = ev.split.x.reshape(shape)
+    if ev.input.kind == "image":
+        images = ev.split.x.reshape((len(ev.split), *ev.input.image_shape))
         written.append(plots.plot_misclassified(images, ev.split.y, ev.probs.argmax(axis=1), ev.probs, r.classes,
                                                 out_dir / "misclassified.png"))
     return written

@@ -6,31 +6,36 @@ import math
 from pathlib import Path
 
 from . import checkpoint
+from .data.spec import InputSpec
 
 
 def describe(path: str | Path) -> dict:
     """Architecture, parameter count, data, training config and metrics of a checkpoint."""
-    ckpt = checkpoint.load(path)
+    return describe_checkpoint(checkpoint.load(path), path)
+
+
+def describe_checkpoint(ckpt: checkpoint.Checkpoint, path: str | Path) -> dict:
+    """:func:`describe` for a checkpoint already loaded."""
     meta, model = ckpt.meta, ckpt.model
-    cfg = meta.get("config", {})
+    cfg = meta.config
     return {
         "path": str(path),
-        "format_version": meta["format_version"],
-        "mlpnet_version": meta.get("mlpnet_version"),
-        "created": meta.get("created"),
-        "architecture": meta["architecture"],
+        "format_version": meta.format_version,
+        "mlpnet_version": meta.mlpnet_version or None,
+        "created": meta.created,
+        "architecture": model.arch.to_dict(),
         "parameters": model.n_params,
         "dataset": cfg.get("data", {}).get("dataset"),
         "data_path": cfg.get("data", {}).get("path"),
-        "classes": meta.get("classes", []),
-        "input": meta.get("input", {}),
-        "epoch": meta.get("epoch"),
+        "classes": meta.classes,
+        "input": meta.input.to_dict(),
+        "epoch": meta.epoch,
         "epochs_planned": cfg.get("train", {}).get("epochs"),
-        "status": meta.get("status"),
-        "run_epochs": meta.get("run_epochs", meta.get("epoch")),
-        "metrics": meta.get("metrics", {}),
-        "best": meta.get("best", {}),
-        "test": meta.get("test"),
+        "status": meta.status or None,
+        "run_epochs": meta.epochs_run,
+        "metrics": meta.metrics,
+        "best": meta.best,
+        "test": meta.test,
         "resumable": bool(ckpt.group("optim")),
         "config": cfg,
     }
@@ -72,12 +77,7 @@ def _epochs(d: dict) -> str:
 
 
 def _input(info: dict) -> str:
-    if info.get("kind") == "tabular":
-        return f"{len(info['features'])} standardized features"
-    if info.get("kind") == "image":
-        return (f"{info['height']}x{info['width']} {'grayscale' if info.get('channels', 1) == 1 else 'RGB'} "
-                f"images ({info.get('preprocess')} preprocessing)")
-    return "unknown"
+    return InputSpec.from_dict(info).describe()
 
 
 def _f(v) -> str:

@@ -1,9 +1,10 @@
 """``mlpnet predict``: read people's own images (or CSV rows) and say what the model sees.
 
 Images go through the preprocessing the model's training data had, recorded in its
-checkpoint: MNIST-style normalisation for 28x28 grayscale models (see
-:mod:`mlpnet.data.images`), a plain resize for RGB folder models. CSV rows are
-standardized with the statistics stored in the checkpoint.
+checkpoint's input spec: MNIST-style normalisation for 28x28 grayscale models (see
+:mod:`mlpnet.data.images`), a plain resize for RGB folder models. CSV rows are read in the
+training file's columns. Both then go through :meth:`~mlpnet.checkpoint.Checkpoint.predict_proba`,
+the same input transform and network every other entry point uses.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from . import checkpoint
 from .data import csv as csv_data
 from .data import images
 from .data.images import IMAGE_SUFFIXES
-from .data.transforms import Standardizer
+from .data.spec import InputSpec
 from .errors import DataError, MlpnetError
 from .fileio import atomic_write
 
@@ -107,14 +108,14 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
         Write the exact network input of each image there as PNG.
     """
     ckpt = checkpoint.load(model_path)
-    info = ckpt.meta.get("input", {})
-    res = Results(image_model=info.get("kind") == "image")
-    paths, res.errors, res.notes = expand_inputs(items, tabular=info.get("kind") == "tabular")
-    rows, names, row_ids, ids, images = [], [], [], [], []
+    spec = ckpt.input
+    res = Results(image_model=spec.kind == "image")
+    paths, res.errors, res.notes = expand_inputs(items, tabular=spec.kind == "table")
+    rows, names, row_ids, ids = [], [], [], []
     for path in paths:
         try:
             if path.suffix.lower() == ".csv":
-                got = _csv_rows(path, ckpt)
+                got = _csv_rows(path, spec)
                 rows.append(got.x)
                 names.extend([str(path)] * len(got.x))
                 row_ids.extend(range(1, len(got.x) + 1))
@@ -122,12 +123,11 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
                 res.notes.extend(got.notes)
                 res.id_column = res.id_column or got.id_column
                 continue
-            img = _image_input(path, info)
+            img = spec.image(images.load_image(path), name=str(path))
         except MlpnetError as err:
             res.errors.append(str(err))
             continue
-        images.append(img)
-        rows.append(img.reshape(1, -1).astype(np.float32) / 255.0)
+        rows.append(img.reshape(1, -1))
         names.append(str(path))
         row_ids.append(None)
         ids.append(None)
@@ -135,8 +135,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
             res.saved.append(_save_input(img, path, Path(save_dir), res.saved))
     if not rows:
         return res
-    x = np.concatenate(rows).astype(ckpt.model.dtype, copy=False)
-    probs = ckpt.model.predict_proba(x)
+    probs = ckpt.predict_proba(np.concatenate(rows))
     k = max(1, min(top_k, probs.shape[1]))
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     classes = ckpt.classes
@@ -148,26 +147,13 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
     return res
 
 
-def _image_input(path: Path, info: dict) -> np.ndarray:
-    """The uint8 network input for an image file: (h, w) grayscale or (h, w, 3) RGB."""
-    if info.get("kind") == "tabular":
-        raise DataError(f"{path}: this model reads CSV rows of {len(info['features'])} features, not images")
-    return images.network_image(images.load_image(path), info, name=str(path))
-
-
-def _csv_rows(path: Path, ckpt: checkpoint.Checkpoint) -> csv_data.Rows:
-    """Network inputs (n, d) float32 for the rows of a CSV file, with their ids."""
-    info = ckpt.meta.get("input", {})
-    if info.get("kind") == "tabular":
-        got = csv_data.read_rows(path, info.get("csv"), info["features"], positional=bool(info.get("positional")))
-        stats = ckpt.group("input")
-        got.x = Standardizer(stats["mean"], stats["std"]).apply(got.x)
-        return got
-    if info.get("channels", 1) == 1 and (info.get("height"), info.get("width")) == (28, 28):
-        got = csv_data.read_pixel_rows(path)  # Kaggle's test.csv: 784 pixel columns, one image per row
-        got.x = got.x.astype(np.float32) / 255.0
-        return got
-    raise DataError(f"{path}: this model reads {info.get('height')}x{info.get('width')} images, not CSV rows")
+def _csv_rows(path: Path, spec: InputSpec) -> csv_data.Rows:
+    """Raw inputs (n, d) for the rows of a CSV file, with their ids: features, or 784 pixels."""
+    if spec.kind == "table":
+        return csv_data.read_rows(path, spec.csv, spec.features, positional=bool(spec.positional))
+    if spec.channels == 1 and (spec.height, spec.width) == (28, 28):
+        return csv_data.read_pixel_rows(path)  # Kaggle's test.csv: 784 pixel columns, one image per row
+    raise DataError(f"{path}: this model reads {spec.height}x{spec.width} images, not CSV rows")
 
 
 def write_csv(res: Results, out: str | Path) -> Path:

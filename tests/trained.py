@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from mlpnet import checkpoint, config
+from mlpnet.checkpoint import Meta
+from mlpnet.data.spec import InputSpec
 from mlpnet.data.idx import read_idx_pair, write_idx
 from mlpnet.nn.model import MLP, Architecture
 from mlpnet.train import api as trainer
@@ -75,9 +77,8 @@ def random_image_model(path: Path, activation: str, output: str, seed: int = 0) 
     """An untrained 784-32-16-10 checkpoint with the given activations (weights from ``xavier``)."""
     model = MLP(Architecture(sizes=(784, 32, 16, 10), activation=activation, output=output))
     model.init("xavier", np.random.default_rng(seed))
-    checkpoint.save(path, model, {"classes": [str(i) for i in range(10)],
-                                  "input": {"kind": "image", "height": 28, "width": 28, "channels": 1,
-                                            "preprocess": "mnist"}})
+    spec = InputSpec("image", height=28, width=28, channels=1, preprocess="mnist")
+    checkpoint.save(path, model, Meta(classes=[str(i) for i in range(10)], input=spec))
     return path
 
 

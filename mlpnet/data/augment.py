@@ -231,8 +231,8 @@ def from_config(cfg: AugmentConfig, ds: Dataset, batch_size: int, dtype=np.float
     if not cfg.active:
         return None
     info = ds.input
-    if info.get("kind") != "image" or info.get("channels", 1) != 1 or info["height"] * info["width"] != ds.n_features:
-        raise ConfigError(f"data.augment: needs grayscale images, and this dataset is {info.get('kind', 'not images')}"
-                          f"{' in colour' if info.get('channels', 1) != 1 else ''}; remove data.augment")
-    return Augmenter(info["height"], info["width"], batch_size, shift=cfg.shift, rotate=cfg.rotate, scale=cfg.scale,
+    if info.kind != "image" or info.channels != 1 or info.height * info.width != ds.n_features:
+        raise ConfigError(f"data.augment: needs grayscale images, and this dataset is {info.kind}"
+                          f"{' in colour' if info.channels != 1 else ''}; remove data.augment")
+    return Augmenter(info.height, info.width, batch_size, shift=cfg.shift, rotate=cfg.rotate, scale=cfg.scale,
                      hflip=cfg.hflip, interpolation=cfg.interpolation, dtype=dtype)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
+from .spec import InputSpec
 
 MNIST_INPUT = {"kind": "image", "height": 28, "width": 28, "channels": 1,
                "polarity": "light_on_dark", "preprocess": "mnist"}
@@ -35,15 +36,26 @@ class Dataset:
     val: Split | None
     test: Split | None
     classes: list[str]
-    input: dict
-    scale: float = 1.0
-    """Factor turning stored values into network inputs (1/255 for uint8 images)."""
-    stats: dict[str, np.ndarray] = field(default_factory=dict)
-    """Standardization statistics (``mean``, ``std``) of tabular features, else empty."""
+    input: InputSpec
+    """What the model trained on this data reads (a dict is read with :meth:`InputSpec.from_dict`)."""
+    scale: float | None = None
+    """Factor turning stored values into network inputs; by default the input spec's (pixels for
+    images); 1 for images already stored as floats in [0, 1]."""
     name: str = ""
     """The dataset actually used, when it differs from ``data.dataset`` (``mnist-sample`` for ``mnist``)."""
     notes: list[str] = field(default_factory=list)
     """One-line notes for the user on how the data was read (fallbacks, guesses, skipped files)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.input, dict):
+            self.input = InputSpec.from_dict(self.input)
+        if self.scale is None:
+            self.scale = self.input.scale
+
+    @property
+    def stats(self) -> dict[str, np.ndarray]:
+        """Standardization statistics (``mean``, ``std``) of tabular features, else empty."""
+        return self.input.stats
 
     @property
     def n_features(self) -> int:
@@ -80,7 +92,7 @@ def image_dataset(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np
         info["preprocess"] = "resize"
     return Dataset(train=Split(_flat(x_tr), y_tr.astype(np.int64)), val=None,
                    test=Split(_flat(x_te), y_te.astype(np.int64)),
-                   classes=list(classes), input=info, scale=1.0 / 255.0)
+                   classes=list(classes), input=info)
 
 
 def _flat(x: np.ndarray) -> np.ndarray:

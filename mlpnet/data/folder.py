@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import DataError, ImageError
 from . import images
 from .dataset import MNIST_INPUT, Dataset, Split
+from .spec import InputSpec
 from .holdout import check_classes_present, split_test
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     if read.skipped:
         notes.append(f"skipped {len(read.skipped)} of {read.count} images that could not be used "
                      f"(first: {read.skipped[0]})")
-    return Dataset(train=tr, val=None, test=te, classes=list(classes), input=info, scale=1.0 / 255.0, notes=notes)
+    return Dataset(train=tr, val=None, test=te, classes=list(classes), input=info, notes=notes)
 
 
 def _empty_class_note(root: Path) -> list[str]:
@@ -114,16 +115,15 @@ class _ImageReader:
         try:
             img = images.load_image(path)
             if self.mode == "gray":
-                return images.network_image(img, MNIST_INPUT, name=str(path)).reshape(-1)
+                return InputSpec.from_dict(MNIST_INPUT).image(img, name=str(path)).reshape(-1)
             if self.size is None:  # without data.image_size, the first image sets the size
                 self.size, self.first = (img.height, img.width), path
             elif self.first is not None and (img.height, img.width) != self.size:
                 raise DataError(f"{path}: image is {img.width}x{img.height} but {self.first} is "
                                 f"{self.size[1]}x{self.size[0]}; with data.image_mode: rgb set data.image_size "
                                 "to resize all images to one size")
-            info = {"kind": "image", "height": self.size[0], "width": self.size[1], "channels": 3,
-                    "preprocess": "resize"}
-            return images.network_image(img, info, name=str(path)).reshape(-1)
+            spec = InputSpec("image", height=self.size[0], width=self.size[1], channels=3, preprocess="resize")
+            return spec.image(img, name=str(path)).reshape(-1)
         except ImageError as err:
             self.skipped.append(str(err))
             return None

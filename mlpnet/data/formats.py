@@ -139,6 +139,6 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
 def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None) -> Dataset:
     """Hold out the validation split and standardize tabular inputs (fitted on the training split)."""
     ds.train, ds.val = split_validation(ds.train, cfg.val_size, seed, cap=cfg.val_max)
-    if ds.input["kind"] == "tabular":
+    if ds.input.kind == "table":
         standardize(ds, stats)
     return ds

@@ -204,24 +204,24 @@ def to_frame(img: Image.Image, *, size: int = 28, name: str = "<image>") -> np.n
     return out
 
 
-def network_image(img: Image.Image, info: dict, *, name: str = "<image>") -> np.ndarray:
-    """The uint8 image a model with input format ``info`` reads: ``(h, w)`` or ``(h, w, 3)``.
+def network_image(img: Image.Image, preprocess: str, height: int, width: int, channels: int = 1, *,
+                  name: str = "<image>") -> np.ndarray:
+    """The uint8 image a model reads: ``(height, width)`` or ``(height, width, 3)``.
 
-    ``info["preprocess"]`` decides: ``mnist`` (:func:`to_mnist`), ``fit`` (:func:`to_frame`),
-    or ``resize`` (a plain resize to ``info``'s height and width, gray or RGB by its channels).
-    The one decoder behind image folders, ``mlpnet predict`` and the Python API.
+    ``preprocess`` decides: ``mnist`` (:func:`to_mnist`), ``fit`` (:func:`to_frame`), or
+    ``resize`` (a plain resize to ``height`` x ``width``, gray or RGB by ``channels``).
+    Called through :meth:`mlpnet.data.spec.InputSpec.image`, the one decoder behind image
+    folders, ``mlpnet predict``, the server and the Python API.
     """
-    how = info.get("preprocess", "mnist")
-    if how == "mnist":
-        return to_mnist(img, size=info.get("height", 28), name=name)
-    if how == "fit":
-        return to_frame(img, size=info.get("height", 28), name=name)
-    h, w = info["height"], info["width"]
-    mode = "RGB" if info.get("channels", 1) == 3 else "L"
+    if preprocess == "mnist":
+        return to_mnist(img, size=height, name=name)
+    if preprocess == "fit":
+        return to_frame(img, size=height, name=name)
+    mode = "RGB" if channels == 3 else "L"
     try:
         img = img.convert(mode)
-        if (img.height, img.width) != (h, w):
-            img = img.resize((w, h), resample=Image.Resampling.LANCZOS)
+        if (img.height, img.width) != (height, width):
+            img = img.resize((width, height), resample=Image.Resampling.LANCZOS)
         return np.asarray(img, np.uint8)
     except (OSError, ValueError) as err:
         raise ImageError(f"{name}: cannot convert image ({one_line(err)})") from None

@@ -61,7 +61,7 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
                          f"{cache_home() / entry.name}")
             entry = CATALOG[sample]
     ds = image_dataset(x_tr, y_tr, x_te, y_te, list(entry.classes), entry.name)
-    ds.input["preprocess"] = entry.preprocess
+    ds.input.preprocess = entry.preprocess
     ds.name, ds.notes = entry.name, notes
     return ds
 

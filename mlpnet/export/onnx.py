@@ -5,7 +5,7 @@ network, so ``session.run`` on raw pixels (0-255) or raw CSV values gives the sa
 probabilities as ``mlpnet predict``::
 
     input          float32 (N, n_features)   raw pixel values 0-255, or raw CSV features
-    -> transform   image: x / 255;  tabular: (x - mean) / std, NaN -> 0 (the stored statistics)
+    -> transform   image: x * (1/255) (InputSpec.scale);  table: (x - mean) / std, NaN -> 0 (the stored statistics)
     -> layers      MatMul W_i, Add b_i, hidden activation ... output activation
     probabilities  float32 (N, n_classes)    first output
     index          int64 (N,)                argmax: the predicted class index
@@ -69,17 +69,16 @@ class _Graph:
 # -- input transforms: checkpoint -> nodes from raw features to the network's input ----------
 
 def _image_transform(g: _Graph, x: str, ckpt: checkpoint.Checkpoint) -> str:
-    # mlpnet feeds uint8 pixels as float32 / 255 (as mlpnet.predict does); Div, not Mul by 1/255,
-    # so the rounding is the same.
-    return g.op("Div", [x, g.const("scale", np.array(255.0, np.float32))], "scaled")
+    # The input spec's own float32 factor (InputSpec.to_network multiplies by it), so the rounding is the same.
+    return g.op("Mul", [x, g.const("scale", np.array(ckpt.input.scale, np.float32))], "scaled")
 
 
 def _tabular_transform(g: _Graph, x: str, ckpt: checkpoint.Checkpoint) -> str:
-    stats = ckpt.group("input")
-    unknown = sorted(set(stats) - {"mean", "std"})
+    unknown = sorted(ckpt.group("input"))
     if unknown:
         raise ExportError(f"{ckpt.path}: the ONNX exporter does not know the stored input array "
                           f"'input.{unknown[0]}'; it supports standardized numeric features only")
+    stats = ckpt.input.stats
     mean = g.const("input_mean", stats["mean"].astype(np.float32))
     std = g.const("input_std", stats["std"].astype(np.float32))
     z = g.op("Div", [g.op("Sub", [x, mean], "centred"), std], "standardized")
@@ -91,9 +90,9 @@ def _tabular_transform(g: _Graph, x: str, ckpt: checkpoint.Checkpoint) -> str:
 
 INPUT_TRANSFORMS: dict[str, Callable[[_Graph, str, checkpoint.Checkpoint], str]] = {
     "image": _image_transform,
-    "tabular": _tabular_transform,
+    "table": _tabular_transform,
 }
-"""Input kind (``meta["input"]["kind"]``) -> builder of the transform nodes."""
+"""Input kind (:attr:`InputSpec.kind <mlpnet.data.spec.InputSpec.kind>`) -> builder of the transform nodes."""
 
 # -- activations: name -> (op type, attributes) -------------------------------------------
 
@@ -114,8 +113,8 @@ def to_onnx(ckpt: checkpoint.Checkpoint):
     """Build the ONNX ``ModelProto`` of a loaded checkpoint (see the module docstring)."""
     onnx, helper, numpy_helper = _onnx()
     arch = ckpt.model.arch
-    info = ckpt.meta.get("input", {})
-    kind = info.get("kind", "image")
+    info = ckpt.input
+    kind = info.kind
     if kind not in INPUT_TRANSFORMS:
         raise ExportError(f"{ckpt.path}: cannot export input kind {kind!r} (supported: {', '.join(INPUT_TRANSFORMS)})")
     for name, table, key in ((arch.activation, HIDDEN_OPS, "activation"), (arch.output, OUTPUT_OPS, "output")):
@@ -144,9 +143,9 @@ def to_onnx(ckpt: checkpoint.Checkpoint):
                               doc_string=f"{'-'.join(map(str, arch.sizes))} MLP exported from {ckpt.path}")
     helper.set_model_props(model, {
         "classes": json.dumps(ckpt.classes),
-        "input": json.dumps(info),
-        "input_transform": "x / 255" if kind == "image" else "(x - mean) / std; NaN (missing) -> 0",
-        "features": json.dumps(info.get("features", [])),
+        "input": json.dumps(info.to_dict()),
+        "input_transform": f"x * {info.scale!r}" if kind == "image" else "(x - mean) / std; NaN (missing) -> 0",
+        "features": json.dumps(info.features or []),
         "architecture": json.dumps(arch.to_dict()),
         "mlpnet_version": __version__,
     })

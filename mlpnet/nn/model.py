@@ -191,6 +191,13 @@ class MLP:
             out[start:start + len(xb)] = self.forward(xb)
         return out
 
+    def hidden(self, x: np.ndarray) -> list[np.ndarray]:
+        """Each hidden layer's activations for inputs ``x (n, n_in)``: new arrays ``(n, h_i)``, no dropout."""
+        x = np.ascontiguousarray(x, self.dtype)
+        self.forward(x)
+        n = x.shape[0]
+        return [self._ws.z[i][:n].copy() for i in range(self.n_layers - 1)]
+
     # -- helpers ------------------------------------------------------------------------
 
     def _workspace(self, n: int) -> _Workspace:

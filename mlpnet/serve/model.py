@@ -1,8 +1,8 @@
 """A checkpoint loaded once for serving: answers images and rows as ``mlpnet predict`` does.
 
-The model is :func:`mlpnet.load`'s fitted classifier (raw inputs in, the stored input
-transform applied); images go through :func:`mlpnet.data.images.network_image` first,
-the decoder behind ``mlpnet predict``. Only NumPy and Pillow here; the web layer
+The checkpoint is read once; answers go through its input spec and
+:meth:`~mlpnet.checkpoint.Checkpoint.predict_proba`, as in ``mlpnet predict`` and
+:func:`mlpnet.load` (images first through :meth:`~mlpnet.data.spec.InputSpec.image`). Only NumPy and Pillow here; the web layer
 (:mod:`mlpnet.serve.app`) calls these methods from worker threads. Preprocessing is
 thread-safe; the forward pass reuses the network's buffers, so it runs under a lock (it
 takes well under a millisecond for one digit, while preprocessing runs in parallel).
@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import info
+from .. import checkpoint, info
 from ..data import images
-from ..data.csv import encode_rows, raw_columns
+from ..data.spec import encode_rows
 from ..errors import DataError, MlpnetError
-from ..estimator import load
 
 
 class BadInput(MlpnetError):
@@ -46,15 +45,14 @@ class Served:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.clf = load(self.path)
-        self.description = info.describe(self.path)
-        self.input = self.clf.input_
-        self.classes: list[str] = list(self.description["classes"])
-        self.kind = "tabular" if self.input.get("kind") == "tabular" else "image"
-        self.schema = self.input.get("csv") if self.kind == "tabular" else None
+        self.checkpoint = checkpoint.load(self.path)  # the one read of the file
+        self.description = info.describe_checkpoint(self.checkpoint, self.path)
+        self.input = self.checkpoint.input
+        self.classes: list[str] = list(self.checkpoint.classes)
+        self.kind = self.input.kind
+        self.schema = self.input.csv if self.kind == "table" else None
         # The form and the rows use the CSV file's own columns (before one-hot encoding).
-        self.features: list[str] = raw_columns(self.schema) if self.schema else list(self.input.get("features", []))
-        self._numeric_schema = {"columns": [{"name": f} for f in self.features], "missing": "error"}
+        self.features: list[str] = self.input.columns
         self._lock = threading.Lock()
 
     # -- answers -------------------------------------------------------------------------
@@ -65,17 +63,11 @@ class Served:
         return {"label": self.classes[i], "index": i, "probability": float(probs[i]),
                 "probabilities": {c: float(p) for c, p in zip(self.classes, probs)}}
 
-    def _forward(self, x: np.ndarray, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Probabilities for raw rows ``x (n, n_features)`` and, if asked, each hidden layer's values."""
-        with self._lock, warnings.catch_warnings():
-            # The rows are already in the model's column order (self.features): no names to check.
-            warnings.filterwarnings("ignore", "X does not have valid feature names", UserWarning)
-            probs = self.clf.predict_proba(x)
-            hidden = []
-            if activations and self.kind == "image":
-                net = self.clf.model_
-                net.forward(np.ascontiguousarray(x, net.dtype) / net.dtype.type(255))
-                hidden = [net._ws.z[i][:len(x)].copy() for i in range(net.n_layers - 1)]  # (n, width) each
+    def _forward(self, x, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Probabilities for raw rows ``x`` and, if asked, each hidden layer's values ``(n, width)``."""
+        with self._lock:
+            probs = self.checkpoint.predict_proba(x)
+            hidden = self.checkpoint.hidden(x) if activations else []
         return probs, hidden
 
     def predict_image(self, data: bytes, name: str = "upload", *, pixels: bool = False,
@@ -86,10 +78,10 @@ class Served:
         ``pixels``, as a flat list of uint8 values), and with ``activations`` each hidden
         layer's values scaled by its largest magnitude (so within [-1, 1]).
         """
-        if self.kind == "tabular":
+        if self.kind == "table":
             raise BadInput(f"this model reads rows of {len(self.features)} features, not images; "
                            'send JSON {"rows": [[...]]}')
-        img = images.network_image(images.load_image_bytes(data, name), self.input, name=name)
+        img = self.input.image(images.load_image_bytes(data, name), name=name)
         probs, hidden = self._forward(img.reshape(1, -1), activations)
         out = self.answer(probs[0])
         png = io.BytesIO()
@@ -103,17 +95,21 @@ class Served:
 
     def predict_rows(self, rows: object) -> list[dict]:
         """Classify tabular rows: lists of values in column order, or objects keyed by column name."""
-        if self.kind != "tabular":
+        if self.kind != "table":
             raise BadInput("this model reads images; send an image file (multipart field 'file') or raw image bytes")
         if not isinstance(rows, list) or not rows:
             raise BadInput('"rows" must be a non-empty list of rows')
         try:
-            # A CSV model encodes raw cells (numbers, words, null) itself, as mlpnet predict does;
-            # a model trained from arrays takes numbers, checked by the same encoder.
-            probs, _ = self._forward(rows if self.schema else encode_rows(rows, self._numeric_schema))
+            # Raw cells (numbers, words, null) go through the model's input transform, as in mlpnet predict.
+            probs, _ = self._forward(rows if self.schema else _numbers(rows, self.features))
         except (DataError, ValueError) as err:
             raise BadInput(str(err)) from None
         return [self.answer(p) for p in probs]
+
+
+def _numbers(rows: list, features: list[str]) -> np.ndarray:
+    """Rows of a model trained from arrays: numbers only, checked cell by cell (one clear error)."""
+    return encode_rows(rows, {"columns": [{"name": f} for f in features], "missing": "error"})
 
 
 def _unit_scale(h: np.ndarray) -> list[float]:

@@ -68,21 +68,19 @@ def run_trial(cfg_dict: dict, out_dir: str, trial: int, prune: str = "none") -> 
     from ..train.loop import fit  # the training stack is imported on the worker
     from ..train.report import Reporter
 
-    class MedianRule(Reporter):
-        """After each epoch, compare the best so far with finished trials' best after as many epochs."""
+    class MedianRule:
+        """An epoch callback: compare the best so far with finished trials' best after as many epochs."""
 
-        def __init__(self, echo):
-            super().__init__(echo)
+        def __init__(self):
             self.best = math.nan
             self.rows = 0
 
-        def epoch(self, row: dict, epochs: int, improved: bool) -> None:
-            super().epoch(row, epochs, improved)
+        def __call__(self, run, row: dict) -> None:
             self.rows += 1
             v = row[monitor]
             if not math.isnan(v) and (math.isnan(self.best) or (v > self.best if maximize else v < self.best)):
                 self.best = v
-            if row["epoch"] >= epochs:
+            if row["epoch"] >= run.cfg.train.epochs:
                 return
             peers = _peer_bests(out.parent, trial, monitor, maximize, row["epoch"])
             if len(peers) >= MIN_PEERS:
@@ -103,8 +101,8 @@ def run_trial(cfg_dict: dict, out_dir: str, trial: int, prune: str = "none") -> 
         try:
             cfg = from_dict(cfg_dict, f"trial {trial}")
             monitor, maximize = cfg.train.monitor, cfg.train.monitor.endswith("accuracy")
-            rule = MedianRule(echo) if prune == "median" else Reporter(echo)
-            r = fit(cfg, out, reporter=rule)
+            rule = MedianRule()
+            r = fit(cfg, out, reporter=Reporter(echo), callbacks=[rule] if prune == "median" else [])
         except _Pruned as why:
             echo(str(why))
             return {"status": "pruned", "metric": rule.best, "seconds": time.perf_counter() - t0,

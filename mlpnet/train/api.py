@@ -31,7 +31,7 @@ def resolve_config(config: str | Path | Config | dict | None = None, overrides=(
 
 def resume_config(resume: str | Path, overrides=()) -> Config:
     """The config a resumed run will use: the checkpoint's, with the resumable overrides."""
-    return config_mod.stored_config(checkpoint.load(resume).meta["config"], resume, overrides,
+    return config_mod.stored_config(checkpoint.load(resume).meta.config, resume, overrides,
                                     allowed=RESUMABLE_KEYS)
 
 

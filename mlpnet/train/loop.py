@@ -1,4 +1,9 @@
-"""The training loop: epochs of batches, validation, checkpoints, resume, and failure handling."""
+"""The training loop: epochs of batches, validation, checkpoints, resume, and failure handling.
+
+:func:`fit` reads on one screen; :class:`Run` holds what its steps share (config, data,
+model, optimizer, step, generator, state, run directory) and does each step. The
+data-parallel step lives in :mod:`mlpnet.distributed.data_parallel`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,18 @@ import math
 import os
 import shlex
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .. import __version__, checkpoint, data, plots
+from ..checkpoint import Meta
 from ..config import Config, stored_config
 from ..distributed import mpi
+from ..distributed.data_parallel import mean_over_ranks, stepper
 from ..errors import ConfigError, MlpnetError, TrainingError
 from ..evaluate import loss_and_accuracy
 from ..data import Dataset
@@ -52,8 +60,14 @@ class RunResult:
     """The network with the best epoch's parameters (when a best epoch was found)."""
 
 
+EpochCallback = Callable[["Run", dict], None]
+"""Called after each epoch is saved and reported, with the run and the epoch's row; it may call
+:meth:`Run.stop`, or raise to end the run (the sweep's pruning does)."""
+
+
 def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = None, resume_overrides=(),
-        overwrite: bool = False, reporter: Reporter | None = None, dataset: Dataset | None = None) -> RunResult:
+        overwrite: bool = False, reporter: Reporter | None = None, dataset: Dataset | None = None,
+        callbacks: Sequence[EpochCallback] = ()) -> RunResult:
     """Train a model as ``cfg`` says, writing the run directory ``out_dir``.
 
     ``cfg`` is ignored when resuming: the checkpoint's own config is used, with
@@ -61,6 +75,7 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     already holds a model is refused unless ``resume`` continues it or ``overwrite`` is set.
     With ``out_dir`` None nothing is written (the Python API); ``dataset`` then gives data
     already prepared by :func:`mlpnet.data.formats.prepare` instead of loading ``cfg.data``.
+    ``callbacks`` run after every epoch (see :data:`EpochCallback`).
 
     Raises
     ------
@@ -69,242 +84,263 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     TrainingError
         When the loss or the weights become non-finite; the last good checkpoints stay.
     """
-    rep = reporter or Reporter()
-    comm = mpi.world()
-    if comm.size > 1:
-        # Data parallel (under mpirun): rank 0 alone reports and writes the run directory.
-        if comm.is_root:
-            rep.echo(f"data-parallel over {comm.size} MPI processes")
-        else:
-            rep = Reporter(lambda line: None)
-    run = RunDir(out_dir) if out_dir is not None else None
-    write = run is not None and comm.is_root
-    ckpt = None
-    if resume is not None:
-        ckpt = checkpoint.load(resume)
-        check_resumable(ckpt, resume)
-        cfg = stored_config(ckpt.meta["config"], resume, resume_overrides, allowed=RESUMABLE_KEYS)
-    ds = dataset or data.load(cfg.data, cfg.seed, progress=rep.progress)  # a wrong data path is reported first
-    if run:
-        run.check(resume, overwrite)
-    for note in ds.notes:
-        rep.echo(f"note: {note}")
-    if ds.name and ds.name != cfg.data.dataset:
-        # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
-        cfg.data.dataset = ds.name
-    n = len(ds.train)
-    batch = batch_for(cfg, n)
-    check_memory(cfg, ds.n_features, ds.n_classes, batch)
-    steps_per_epoch = math.ceil(n / batch)
-    epochs = epochs_for(cfg, steps_per_epoch)
-    if ckpt is None and batch != cfg.train.batch_size and batch < n:
-        rep.echo(f"note: {n} training samples: train.batch_size={cfg.train.batch_size} lowered to {batch} so an "
-                 f"epoch has {steps_per_epoch} updates (train.min_batches={cfg.train.min_batches}; 0 keeps it)")
-    if ckpt is None and epochs != cfg.train.epochs:
-        rep.echo(f"note: train.epochs={cfg.train.epochs} raised to {epochs}: this small training set makes "
-                 f"{steps_per_epoch} updates per epoch, and train.min_steps={cfg.train.min_steps} asks for at least "
-                 f"that many in all (train.min_steps=0 keeps {cfg.train.epochs})")
-    if ckpt is None:  # the resolved config records what the run really does, so a resume repeats it
-        cfg.train.batch_size, cfg.train.epochs = batch, epochs
-
-    model = build_model(cfg, ds.n_features, ds.n_classes)
-    rng = np.random.default_rng(data.train_seed(cfg.seed))
-    model.init(cfg.model.init, rng)
-    opt = build_optimizer(cfg, model)
-    loss = losses.get(cfg.loss)  # validation and test: plain, whatever label smoothing training uses
-    step = build_step(cfg, model, opt, reduce=comm.allreduce_ if comm.size > 1 else None)
-    sched = build_schedule(cfg, cfg.train.epochs, steps_per_epoch)
-    state, best_params = TrainState(), None
-    if ckpt is not None:
-        state = restore(ckpt, model, opt, rng, resume)
-        check_more_epochs(state, cfg.train.epochs, resume)
-        _note_schedule_change(cfg, ckpt.meta["config"]["train"]["epochs"], rep)
-    # Checked before the run directory exists, so a refused config leaves nothing behind.
-    augment = augment_from_config(cfg.data.augment, ds, batch, model.dtype)
-    if augment is not None and comm.size > 1:
-        # Each rank would draw augmentations for its own rows only, and the ranks' generators
-        # (which also shuffle and drop out) would drift apart.
-        raise ConfigError("data.augment: augmentation is not supported in MPI data-parallel training yet; "
-                          "set data.augment.* to 0 or train in one process")
-    comm.bcast_(model.params)  # every rank starts from rank 0's weights
-    if write:
-        run.path.mkdir(parents=True, exist_ok=True)
-    if run and ckpt is not None:
-        best_params = run.adopt_best(Path(resume), write=comm.is_root)
-    monitor = cfg.train.monitor if ds.val is not None else cfg.train.monitor.replace("val_", "train_")
-    if ds.val is None and resume is None:
-        rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {monitor}")
-
-    batcher = data.Batcher(ds.train, ds.scale, batch, model.dtype, augment=augment, rng=rng)
-    base_meta = {"mlpnet_version": __version__, "dataset": ds.name or cfg.data.dataset, "classes": ds.classes,
-                 "input": ds.input,
-                 "config": cfg.to_dict(), "n_train": n, "n_val": len(ds.val) if ds.val else 0}
-    arrays = {f"input.{k}": v for k, v in ds.stats.items()}
-    displace = write and overwrite and resume is None and run.holds_model()
-    stopped_early = False
-    threads = cfg.train.threads
-    if threads is None and comm.size > 1:
-        threads = max(1, (os.cpu_count() or 1) // comm.local_size)  # the ranks on a machine share its cores
+    run = Run(cfg, out_dir, resume=resume, resume_overrides=resume_overrides, overwrite=overwrite,
+              reporter=reporter, dataset=dataset, callbacks=callbacks)
     try:
-        # Overflow is detected and reported as divergence below; NumPy's warnings would only add noise.
-        with thread_limit(1 if step.one else threads, rep), np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(state.epoch + 1, cfg.train.epochs + 1):
-                t0 = time.perf_counter()
-                order = rng.permutation(n) if cfg.train.shuffle else np.arange(n)
-                loss_sum, correct = _epoch(step, batcher, sched, rng, order, batch, state, epoch, cfg, rep, run, comm)
-                row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
-                       "val_loss": math.nan, "val_accuracy": math.nan}
-                if ds.val is not None:
-                    row["val_loss"], row["val_accuracy"] = _evaluate(model, loss, ds.val, ds.scale, comm)
-                row["lr"] = sched(max(state.step - 1, 0))
-                row["seconds"] = time.perf_counter() - t0
-                state.epoch = epoch
-                state.history.append(row)
-                improved = state.improves(row, monitor)
-                if improved:
-                    state.record_best(row, monitor)
-                    best_params = model.params.copy()
-                else:
-                    state.wait += 1
-                patience = cfg.train.early_stopping
-                stopped_early = bool(patience) and state.wait >= patience and epoch < cfg.train.epochs
-                if displace:
-                    rep.echo(f"note: the model that was in {run.path} is now in {run.displace()}")
-                    displace = False
-                status = "early_stopped" if stopped_early else ("completed" if epoch == cfg.train.epochs else "running")
-                if write:
-                    opt_arrays, opt_scalars = opt.state_dict()
-                    run.save_epoch(model, {**base_meta, **state.to_meta(monitor), "metrics": row, "status": status},
-                                   arrays, {"optimizer": opt_scalars, "rng": rng.bit_generator.state},
-                                   {f"optim.{k}": v for k, v in opt_arrays.items()}, improved, state.history,
-                                   cfg.to_yaml())
-                rep.epoch(row, cfg.train.epochs, improved)
-                if stopped_early:
-                    rep.echo(f"early stopping: {monitor} has not improved for {patience} epochs "
-                             f"(best {state.best_value:.4f} at epoch {state.best_epoch})")
+        # Overflow is detected and reported as divergence; NumPy's warnings would only add noise.
+        with run.thread_limit(), np.errstate(over="ignore", invalid="ignore"):
+            for epoch in run.epochs():
+                row = run.train_epoch(epoch)
+                run.validate(row)
+                run.save(row)
+                if run.should_stop(row):
                     break
     except KeyboardInterrupt:
-        # Files are replaced atomically, so whatever the interrupt cut short is still whole.
-        if run is None:
-            raise
-        raise Interrupted(_interrupted_message(state.epoch + 1, run)) from None
+        raise run.interrupted(finished=False) from None
     try:
-        return _finish(cfg, run, model, loss, ds, state, best_params, monitor, stopped_early, rep, comm)
+        return run.finish()
     except KeyboardInterrupt:
-        if run is None:
-            raise
-        raise Interrupted(f"interrupted after training finished; {run.best} holds epoch {state.best_epoch}; "
-                          f"mlpnet evaluate --model {run.best} gives its test metrics") from None
+        raise run.interrupted(finished=True) from None
 
 
-def _epoch(step, batcher, sched, rng, order, batch: int, state: TrainState, epoch: int, cfg: Config,
-           rep: Reporter, run: RunDir | None, comm: mpi.Comm) -> tuple[float, int]:
-    """One pass over the rows ``order``; returns the summed loss and the correct count."""
-    n, total = len(order), math.ceil(len(order) / batch)
-    bar = rep.bar(total, f"epoch {epoch}/{cfg.train.epochs}")
-    loss_sum, correct = 0.0, 0
-    parallel = _DataParallel(step, batcher, rng, comm) if comm.size > 1 else None
-    try:
-        for b in range(total):
-            lr = sched(state.step)
-            if parallel is not None:
-                value, right = parallel(order[b * batch:(b + 1) * batch], lr)
-            else:
-                xb, yb = batcher.gather(order[b * batch:(b + 1) * batch])
-                value, right = step(xb, yb, lr, rng)
-            if not math.isfinite(value):
-                _diverge(f"the loss became {value}", epoch, b + 1, total, run, state, cfg.optimizer.lr)
-            loss_sum += value
-            correct += right
-            state.step += 1
-            if bar is not None:
-                bar.update(1)
-                if b % 25 == 0:
-                    seen = min((b + 1) * batch, n)
-                    bar.set_postfix_str(f"loss {loss_sum / seen:.4f} acc {correct / seen:.2%}", refresh=False)
-        if not np.isfinite(step.model.params).all():
-            _diverge("the weights became non-finite", epoch, total, total, run, state, cfg.optimizer.lr)
-    finally:
-        if bar is not None:
-            bar.close()
-    return loss_sum, correct
+class Run:
+    """One training run: what the epoch loop shares, from the start of :func:`fit` to its result.
 
-
-class _DataParallel:
-    """One step on this rank's part of a global batch; gradients are summed by the step's ``reduce``.
-
-    Each rank takes the contiguous rows ``comm.part(n)`` of the batch, scales dL/dz by its
-    share of the batch (the loss is the global-batch mean), and the summed gradient is
-    then the one a single process computes for the whole batch; every rank takes the
-    same optimizer step. Dropout masks are drawn for the whole batch on every rank
-    (``RowsOfGlobalBatch``), so the shared generator, and the next epoch's shuffle, stay in step.
+    Attributes
+    ----------
+    cfg : Config
+        The resolved config (the checkpoint's own when resuming).
+    ds : Dataset
+    model, opt, step, sched, rng
+        The network, its optimizer, the training step, the learning-rate schedule and the one generator.
+    state : TrainState
+        Epoch and step counters, best epoch and history: what a resume restores.
+    dir : RunDir or None
+        Where the run writes (None: the Python API writes nothing).
+    monitor : str
+        The metric that picks the best epoch and drives early stopping.
     """
 
-    def __init__(self, step, batcher, rng, comm: mpi.Comm):
-        self.step, self.batcher, self.comm = step, batcher, comm
-        self.rows = mpi.RowsOfGlobalBatch(rng)
-        self.stats = np.zeros(2)
+    def __init__(self, cfg: Config, out_dir, *, resume=None, resume_overrides=(), overwrite: bool = False,
+                 reporter: Reporter | None = None, dataset: Dataset | None = None,
+                 callbacks: Sequence[EpochCallback] = ()):
+        self.rep = reporter or Reporter()
+        self.comm = comm = mpi.world()
+        if comm.size > 1:
+            # Data parallel (under mpirun): rank 0 alone reports and writes the run directory.
+            if comm.is_root:
+                self.rep.echo(f"data-parallel over {comm.size} MPI processes")
+            else:
+                self.rep = Reporter(lambda line: None)
+        self.dir = RunDir(out_dir) if out_dir is not None else None
+        self.write = self.dir is not None and comm.is_root
+        self.callbacks = list(callbacks)
+        self.resume, ckpt = resume, None
+        if resume is not None:
+            ckpt = checkpoint.load(resume)
+            check_resumable(ckpt, resume)
+            cfg = stored_config(ckpt.meta.config, resume, resume_overrides, allowed=RESUMABLE_KEYS)
+        self.cfg = cfg
+        self.ds = ds = dataset or data.load(cfg.data, cfg.seed, progress=self.rep.progress)  # a wrong path first
+        if self.dir:
+            self.dir.check(resume, overwrite)
+        for note in ds.notes:
+            self.rep.echo(f"note: {note}")
+        if ds.name and ds.name != cfg.data.dataset:
+            # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
+            cfg.data.dataset = ds.name
+        self._size_batches(fresh=ckpt is None)
+        self._build(ckpt)
+        self.meta = Meta(classes=ds.classes, input=ds.input, config=cfg.to_dict(), mlpnet_version=__version__,
+                         dataset=ds.name or cfg.data.dataset, n_train=len(ds.train),
+                         n_val=len(ds.val) if ds.val else 0)
+        self.displace = self.write and overwrite and resume is None and self.dir.holds_model()
+        self.stopped_early = self._stop = False
+        self._t0 = 0.0
 
-    def __call__(self, idx: np.ndarray, lr: float) -> tuple[float, int]:
-        """Train on the global batch ``idx``; returns its summed loss and correct count over all ranks."""
-        step, model, n = self.step, self.step.model, len(idx)
-        lo, hi = self.comm.part(n)
-        if hi > lo:
-            xb, yb = self.batcher.gather(idx[lo:hi])
-            value, right = step(xb, yb, lr, self.rows.rows(lo, hi, n), delta_scale=(hi - lo) / n)
-        else:  # a last batch with fewer rows than ranks: contribute nothing, but keep in step
-            if model.arch.dropout > 0:
-                self.rows.rows(0, 0, n).skip_masks(list(model.arch.sizes[1:-1]), model.dtype.type)
-            model.grads.fill(0)
-            step.reduce(model.grads)
-            step.opt.step(model.params, model.grads, lr)
-            value, right = 0.0, 0
-        self.stats[:] = value, right
-        self.comm.allreduce_(self.stats)  # every rank sees the same loss, so all stop together if it diverges
-        return float(self.stats[0]), int(self.stats[1])
+    def _size_batches(self, fresh: bool) -> None:
+        """Batch size and epochs for this training set, noted when the small-data policy changed them."""
+        cfg, n = self.cfg, len(self.ds.train)
+        self.batch = batch = batch_for(cfg, n)
+        check_memory(cfg, self.ds.n_features, self.ds.n_classes, batch)
+        self.steps_per_epoch = steps = math.ceil(n / batch)
+        epochs = epochs_for(cfg, steps)
+        if fresh and batch != cfg.train.batch_size and batch < n:
+            self.rep.echo(f"note: {n} training samples: train.batch_size={cfg.train.batch_size} lowered to {batch} "
+                          f"so an epoch has {steps} updates (train.min_batches={cfg.train.min_batches}; 0 keeps it)")
+        if fresh and epochs != cfg.train.epochs:
+            self.rep.echo(f"note: train.epochs={cfg.train.epochs} raised to {epochs}: this small training set "
+                          f"makes {steps} updates per epoch, and train.min_steps={cfg.train.min_steps} asks for at "
+                          f"least that many in all (train.min_steps=0 keeps {cfg.train.epochs})")
+        if fresh:  # the resolved config records what the run really does, so a resume repeats it
+            cfg.train.batch_size, cfg.train.epochs = batch, epochs
 
+    def _build(self, ckpt) -> None:
+        """Model, optimizer, step, schedule and generator; restored from ``ckpt`` when resuming."""
+        cfg, ds, comm = self.cfg, self.ds, self.comm
+        self.model = model = build_model(cfg, ds.n_features, ds.n_classes)
+        self.rng = rng = np.random.default_rng(data.train_seed(cfg.seed))
+        model.init(cfg.model.init, rng)
+        self.opt = build_optimizer(cfg, model)
+        self.loss = losses.get(cfg.loss)  # validation and test: plain, whatever label smoothing training uses
+        self.step = build_step(cfg, model, self.opt, reduce=comm.allreduce_ if comm.size > 1 else None)
+        self.sched = build_schedule(cfg, cfg.train.epochs, self.steps_per_epoch)
+        self.state, self.best_params = TrainState(), None
+        if ckpt is not None:
+            self.state = restore(ckpt, model, self.opt, rng, self.resume)
+            check_more_epochs(self.state, cfg.train.epochs, self.resume)
+            _note_schedule_change(cfg, ckpt.meta.config["train"]["epochs"], self.rep)
+        # Checked before the run directory exists, so a refused config leaves nothing behind.
+        augment = augment_from_config(cfg.data.augment, ds, self.batch, model.dtype)
+        if augment is not None and comm.size > 1:
+            # Each rank would draw augmentations for its own rows only, and the ranks' generators
+            # (which also shuffle and drop out) would drift apart.
+            raise ConfigError("data.augment: augmentation is not supported in MPI data-parallel training yet; "
+                              "set data.augment.* to 0 or train in one process")
+        comm.bcast_(model.params)  # every rank starts from rank 0's weights
+        if self.write:
+            self.dir.path.mkdir(parents=True, exist_ok=True)
+        if self.dir and ckpt is not None:
+            self.best_params = self.dir.adopt_best(Path(self.resume), write=comm.is_root)
+        self.monitor = cfg.train.monitor if ds.val is not None else cfg.train.monitor.replace("val_", "train_")
+        if ds.val is None and self.resume is None:
+            self.rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {self.monitor}")
+        batcher = data.Batcher(ds.train, ds.scale, self.batch, model.dtype, augment=augment, rng=rng)
+        self.train_on = stepper(self.step, batcher, rng, comm)
 
-def _evaluate(model, loss, split, scale: float, comm: mpi.Comm) -> tuple[float, float]:
-    """Mean loss and accuracy on ``split``; under MPI each rank evaluates its part of the rows."""
-    if comm.size == 1:
-        return loss_and_accuracy(model, loss, split, scale)
-    lo, hi = comm.part(len(split))
-    sums = np.zeros(2)
-    if hi > lo:
-        mean_loss, acc = loss_and_accuracy(model, loss, data.Split(split.x[lo:hi], split.y[lo:hi]), scale)
-        sums[:] = mean_loss * (hi - lo), round(acc * (hi - lo))
-    comm.allreduce_(sums)
-    return float(sums[0] / len(split)), float(sums[1] / len(split))
+    # -- the epoch loop ---------------------------------------------------------------------
 
+    def epochs(self) -> range:
+        return range(self.state.epoch + 1, self.cfg.train.epochs + 1)
 
-def _diverge(what: str, epoch: int, batch: int, total: int, run: RunDir | None, state: TrainState, lr: float):
-    raise TrainingError(diverged_message(what, epoch, batch, total, run.last if run else None,
-                                         state.epoch if run else 0, lr))
+    def thread_limit(self):
+        threads = self.cfg.train.threads
+        if threads is None and self.comm.size > 1:
+            threads = max(1, (os.cpu_count() or 1) // self.comm.local_size)  # ranks on a machine share its cores
+        return thread_limit(1 if self.step.one else threads, self.rep)
 
-
-def _finish(cfg: Config, run: RunDir | None, model, loss, ds, state: TrainState, best_params, monitor: str,
-            stopped_early: bool, rep: Reporter, comm: mpi.Comm) -> RunResult:
-    """Plot the curves, evaluate the best epoch on the test split and record it in best.npz."""
-    if run and comm.is_root:
+    def train_epoch(self, epoch: int) -> dict:
+        """One pass over the (shuffled) training rows; the epoch's row with its training metrics."""
+        self._t0 = time.perf_counter()
+        n, batch, state = len(self.ds.train), self.batch, self.state
+        order = self.rng.permutation(n) if self.cfg.train.shuffle else np.arange(n)
+        total = math.ceil(n / batch)
+        bar = self.rep.bar(total, f"epoch {epoch}/{self.cfg.train.epochs}")
+        loss_sum, correct = 0.0, 0
         try:
-            plots.plot_curves(state.history, run.path / "curves.png", title=f"{cfg.name}: {run.path}")
-        except plots.PlotUnavailable as err:
-            rep.echo(f"note: {err} (curves.png not written)")
-    result = RunResult(out_dir=run.path if run else None, epochs=state.epoch, best_epoch=state.best_epoch,
-                       best_value=state.best_value, monitor=monitor, stopped_early=stopped_early,
-                       history=state.history, config=cfg, model=model)
-    if best_params is not None:
-        model.params[...] = best_params
-    # every rank evaluates its part of the test split; rank 0 alone wrote best.npz and records it
-    # (the condition is the same on every rank, so all of them reach the reduction)
-    if run and ds.test is not None and best_params is not None and len(ds.test) and (comm.size > 1 or run.best.exists()):
-        test_loss, test_acc = _evaluate(model, loss, ds.test, ds.scale, comm)
-        result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
-        if not comm.is_root or not run.best.exists():
-            return result
-        run.record_test(result.test, "early_stopped" if stopped_early else "completed", state.epoch)
-        rep.test(result.test)
-    return result
+            for b in range(total):
+                value, right = self.train_on(order[b * batch:(b + 1) * batch], self.sched(state.step))
+                if not math.isfinite(value):
+                    self._diverge(f"the loss became {value}", epoch, b + 1, total)
+                loss_sum += value
+                correct += right
+                state.step += 1
+                if bar is not None:
+                    bar.update(1)
+                    if b % 25 == 0:
+                        seen = min((b + 1) * batch, n)
+                        bar.set_postfix_str(f"loss {loss_sum / seen:.4f} acc {correct / seen:.2%}", refresh=False)
+            if not np.isfinite(self.model.params).all():
+                self._diverge("the weights became non-finite", epoch, total, total)
+        finally:
+            if bar is not None:
+                bar.close()
+        return {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
+                "val_loss": math.nan, "val_accuracy": math.nan}
+
+    def validate(self, row: dict) -> None:
+        """Fill the row's validation metrics, learning rate and time, and record it in the state."""
+        if self.ds.val is not None:
+            row["val_loss"], row["val_accuracy"] = self._evaluate(self.ds.val)
+        row["lr"] = self.sched(max(self.state.step - 1, 0))
+        row["seconds"] = time.perf_counter() - self._t0
+        self.state.epoch = row["epoch"]
+        self.state.history.append(row)
+
+    def save(self, row: dict) -> None:
+        """Track the best epoch, write the checkpoints (rank 0) and report the epoch."""
+        state, patience = self.state, self.cfg.train.early_stopping
+        improved = state.improves(row, self.monitor)
+        if improved:
+            state.record_best(row, self.monitor)
+            self.best_params = self.model.params.copy()
+        else:
+            state.wait += 1
+        last = row["epoch"] == self.cfg.train.epochs
+        self.stopped_early = bool(patience) and state.wait >= patience and not last
+        if self.displace:
+            self.rep.echo(f"note: the model that was in {self.dir.path} is now in {self.dir.displace()}")
+            self.displace = False
+        if self.write:
+            status = "early_stopped" if self.stopped_early else ("completed" if last else "running")
+            opt_arrays, opt_scalars = self.opt.state_dict()
+            self.dir.save_epoch(self.model, replace(self.meta, **state.to_meta(self.monitor), metrics=row,
+                                                    status=status),
+                                {"optimizer": opt_scalars, "rng": self.rng.bit_generator.state},
+                                {f"optim.{k}": v for k, v in opt_arrays.items()}, improved, self.cfg.to_yaml())
+        self.rep.epoch(row, self.cfg.train.epochs, improved)
+
+    def should_stop(self, row: dict) -> bool:
+        """Run the epoch callbacks; True when early stopping or a callback ends the run here."""
+        for callback in self.callbacks:
+            callback(self, row)
+        if self.stopped_early:
+            self.rep.echo(f"early stopping: {self.monitor} has not improved for {self.cfg.train.early_stopping} "
+                          f"epochs (best {self.state.best_value:.4f} at epoch {self.state.best_epoch})")
+        return self.stopped_early or self._stop
+
+    def stop(self) -> None:
+        """End the run after this epoch (for callbacks); it finishes as usual, with its best epoch."""
+        self._stop = True
+
+    def finish(self) -> RunResult:
+        """Plot the curves, evaluate the best epoch on the test split and record it in best.npz."""
+        run, comm, state, ds = self.dir, self.comm, self.state, self.ds
+        if run and comm.is_root:
+            try:
+                plots.plot_curves(state.history, run.path / "curves.png", title=f"{self.cfg.name}: {run.path}")
+            except plots.PlotUnavailable as err:
+                self.rep.echo(f"note: {err} (curves.png not written)")
+        result = RunResult(out_dir=run.path if run else None, epochs=state.epoch, best_epoch=state.best_epoch,
+                           best_value=state.best_value, monitor=self.monitor, stopped_early=self.stopped_early,
+                           history=state.history, config=self.cfg, model=self.model)
+        if self.best_params is not None:
+            self.model.params[...] = self.best_params
+        # every rank evaluates its part of the test split; rank 0 alone wrote best.npz and records it
+        # (the condition is the same on every rank, so all of them reach the reduction)
+        if (run and ds.test is not None and self.best_params is not None and len(ds.test)
+                and (comm.size > 1 or run.best.exists())):
+            test_loss, test_acc = self._evaluate(ds.test)
+            result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
+            if not comm.is_root or not run.best.exists():
+                return result
+            run.record_test(result.test, "early_stopped" if self.stopped_early else "completed", state.epoch)
+            self.rep.test(result.test)
+        return result
+
+    def interrupted(self, finished: bool) -> BaseException:
+        """What Ctrl-C becomes: :class:`Interrupted`, saying what is saved and how to resume."""
+        if self.dir is None:
+            return KeyboardInterrupt()
+        if finished:
+            return Interrupted(f"interrupted after training finished; {self.dir.best} holds epoch "
+                               f"{self.state.best_epoch}; mlpnet evaluate --model {self.dir.best} gives its test metrics")
+        # Files are replaced atomically, so whatever the interrupt cut short is still whole.
+        return Interrupted(_interrupted_message(self.state.epoch + 1, self.dir))
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _evaluate(self, split) -> tuple[float, float]:
+        """Mean loss and accuracy on ``split``; under MPI each rank evaluates its part of the rows."""
+        def part(lo: int, hi: int) -> tuple[float, float]:
+            rows = split if (lo, hi) == (0, len(split)) else data.Split(split.x[lo:hi], split.y[lo:hi])
+            return loss_and_accuracy(self.model, self.loss, rows, self.ds.scale)
+
+        return mean_over_ranks(self.comm, len(split), part)
+
+    def _diverge(self, what: str, epoch: int, batch: int, total: int):
+        raise TrainingError(diverged_message(what, epoch, batch, total, self.dir.last if self.dir else None,
+                                             self.state.epoch if self.dir else 0, self.cfg.optimizer.lr))
 
 
 def thread_limit(threads: int | None, rep: Reporter):

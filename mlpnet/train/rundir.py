@@ -9,12 +9,14 @@ first epoch finishes, so a run that fails early leaves an existing directory unt
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from .. import checkpoint
+from ..checkpoint import Meta
 from ..errors import CheckpointError, MlpnetError, TrainingError
 from ..fileio import atomic_write, write_text
 from ..nn import MLP
@@ -63,19 +65,20 @@ class RunDir:
                 os.replace(self.path / name, prev / name)
         return prev
 
-    def save_epoch(self, model: MLP, meta: dict, arrays: dict[str, np.ndarray], resume_meta: dict,
-                   resume_arrays: dict[str, np.ndarray], improved: bool, history: list[dict], config_yaml: str) -> None:
+    def save_epoch(self, model: MLP, meta: Meta, state: dict, state_arrays: dict[str, np.ndarray],
+                   improved: bool, config_yaml: str) -> None:
         """Write one epoch: ``best.npz`` if it improved, then ``last.npz`` (with the training
-        state), ``metrics.csv`` and, once, ``config.yaml``."""
-        meta = {**meta, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if not (self.path / "config.yaml").exists() or meta.get("epoch") == 1:
+        state: ``state`` holds the ``optimizer`` and ``rng`` fields of :class:`Meta`),
+        ``metrics.csv`` and, once, ``config.yaml``."""
+        meta = replace(meta, created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if not (self.path / "config.yaml").exists() or meta.epoch == 1:
             write_text(self.path / "config.yaml", config_yaml)
         # best.npz first: if the run is interrupted between the two writes, last.npz still
         # describes an epoch whose best.npz is on disk.
         if improved:
-            checkpoint.save(self.best, model, meta, arrays)
-        checkpoint.save(self.last, model, {**meta, **resume_meta}, {**arrays, **resume_arrays})
-        write_text(self.path / "metrics.csv", metrics_csv(history))
+            checkpoint.save(self.best, model, meta)
+        checkpoint.save(self.last, model, replace(meta, **state), state_arrays)
+        write_text(self.path / "metrics.csv", metrics_csv(meta.history))
 
     def adopt_best(self, resume: Path, write: bool = True) -> np.ndarray | None:
         """The best parameters so far of a resumed run; its best.npz is carried into this directory
@@ -93,15 +96,14 @@ class RunDir:
     def record_test(self, test: dict, status: str, run_epochs: int) -> None:
         """Add the best epoch's test metrics to ``best.npz``."""
         best = checkpoint.load(self.best)
-        best.meta.update(test=test, status=status, run_epochs=run_epochs)
-        meta = {k: v for k, v in best.meta.items() if k not in ("format", "format_version", "architecture")}
-        checkpoint.save(self.best, best.model, meta, best.arrays)
+        checkpoint.save(self.best, best.model, replace(best.meta, test=test, status=status, run_epochs=run_epochs),
+                        best.arrays)
 
     def held_epoch(self) -> int:
         """The epoch ``last.npz`` really holds (read back: an interrupt may have hit a save), 0 if none."""
         try:
-            return int(checkpoint.load(self.last).meta["epoch"])
-        except (MlpnetError, KeyError, ValueError):
+            return checkpoint.load(self.last).meta.epoch
+        except MlpnetError:
             return 0
 
     def point_latest(self) -> None:

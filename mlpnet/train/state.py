@@ -47,6 +47,7 @@ class TrainState:
         self.best_tiebreak = row[MONITOR_TIEBREAK[monitor]]
 
     def to_meta(self, monitor: str) -> dict:
+        """The :class:`~mlpnet.checkpoint.Meta` fields this state fills."""
         return {"epoch": self.epoch, "step": self.step, "wait": self.wait, "history": self.history,
                 "best": {"epoch": self.best_epoch, "monitor": monitor, "value": self.best_value,
                          "tiebreak": self.best_tiebreak}}
@@ -55,16 +56,16 @@ class TrainState:
 def restore(ckpt: Checkpoint, model: MLP, opt: Optimizer, rng: np.random.Generator, path) -> TrainState:
     """Load parameters, optimizer state and RNG state from ``last.npz``; return the counters."""
     meta = ckpt.meta
-    if tuple(meta["architecture"]["sizes"]) != model.arch.sizes:
-        raise CheckpointError(f"{path}: the checkpoint's network {meta['architecture']['sizes']} does not fit "
+    if ckpt.model.arch.sizes != model.arch.sizes:
+        raise CheckpointError(f"{path}: the checkpoint's network {list(ckpt.model.arch.sizes)} does not fit "
                               f"the data ({list(model.arch.sizes)})")
     model.params[...] = ckpt.model.params
-    opt.load_state_dict(ckpt.group("optim"), meta["optimizer"])
-    rng.bit_generator.state = meta["rng"]
-    best = meta["best"]
-    return TrainState(epoch=int(meta["epoch"]), step=int(meta["step"]), best_epoch=int(best["epoch"]),
+    opt.load_state_dict(ckpt.group("optim"), meta.optimizer)
+    rng.bit_generator.state = meta.rng
+    best = meta.best
+    return TrainState(epoch=meta.epoch, step=meta.step, best_epoch=int(best["epoch"]),
                       best_value=float(best["value"]), best_tiebreak=float(best.get("tiebreak", math.nan)),
-                      wait=int(meta.get("wait", 0)), history=[dict(r) for r in meta.get("history", [])])
+                      wait=meta.wait, history=[dict(r) for r in meta.history])
 
 
 def check_resumable(ckpt: Checkpoint, path) -> None:
@@ -73,7 +74,7 @@ def check_resumable(ckpt: Checkpoint, path) -> None:
     The optimizer's scalars and the generator's state mark a resumable ``last.npz``; its
     state *arrays* may be none at all (plain SGD keeps no buffer), so they cannot.
     """
-    if not isinstance(ckpt.meta.get("optimizer"), dict) or "rng" not in ckpt.meta or "step" not in ckpt.meta:
+    if not ckpt.meta.resumable:
         raise CheckpointError(f"{path}: this checkpoint has no training state to resume from "
                               "(best.npz and models saved from Python hold none); use the run's last.npz")
 

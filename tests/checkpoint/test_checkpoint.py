@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from mlpnet import checkpoint
+from mlpnet.checkpoint import Meta
+from mlpnet.data.spec import InputSpec
 from mlpnet.errors import CheckpointError
 from mlpnet.nn.model import MLP, Architecture
 
@@ -17,9 +19,14 @@ def _model():
     return MLP(Architecture((6, 5, 3), "tanh", "softmax", 0.1)).init("he", np.random.default_rng(0))
 
 
-def _save(tmp_path, **meta):
+def _meta(**fields) -> Meta:
+    spec = InputSpec("table", features=[f"f{i}" for i in range(6)], mean=np.arange(6.0), std=np.ones(6))
+    return Meta(classes=["a", "b", "c"], input=spec, **fields)
+
+
+def _save(tmp_path, **fields):
     p = tmp_path / "m.npz"
-    checkpoint.save(p, _model(), {"classes": ["a", "b", "c"], **meta}, {"input.mean": np.arange(6.0)})
+    checkpoint.save(p, _model(), _meta(**fields))
     return p
 
 
@@ -35,10 +42,13 @@ def _rewrite(src, dst, edit):
 def test_round_trip_is_exact(tmp_path):
     m = _model()
     p = tmp_path / "m.npz"
-    checkpoint.save(p, m, {"classes": ["a", "b", "c"], "epoch": 3})
+    checkpoint.save(p, m, _meta(epoch=3))
     c = checkpoint.load(p)
     assert c.model.arch == m.arch and np.array_equal(c.model.params, m.params)
-    assert c.meta["epoch"] == 3 and c.classes == ["a", "b", "c"] and c.meta["format_version"] == 1
+    assert c.meta.epoch == 3 and c.classes == ["a", "b", "c"] and c.meta.format_version == 2
+    assert c.input.to_dict() == _meta().input.to_dict() == {"kind": "table", "features": [f"f{i}" for i in range(6)],
+                                                           "channels": 1}
+    assert c.input.mean.tolist() == list(range(6)) and c.input.std.tolist() == [1.0] * 6
     x = np.random.default_rng(1).random((4, 6), dtype=np.float32)
     assert np.array_equal(c.model.forward(x), m.forward(x))
 
@@ -50,7 +60,7 @@ def test_arrays_are_named_and_plain(tmp_path):
         assert f["weights.0"].shape == (6, 5) and f["biases.1"].shape == (3,)
         meta = json.loads(str(f["__meta__"]))
     assert meta["architecture"]["sizes"] == [6, 5, 3]
-    assert checkpoint.load(p).group("input")["mean"].tolist() == list(range(6))
+    assert checkpoint.load(p).input.mean.tolist() == list(range(6))
 
 
 def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch):
@@ -62,7 +72,7 @@ def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError):
-        checkpoint.save(p, _model(), {"classes": []})
+        checkpoint.save(p, _model(), _meta())
     assert p.read_bytes() == before
     assert [f.name for f in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left
 

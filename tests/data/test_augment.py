@@ -135,7 +135,7 @@ def test_augmented_training_learns_and_resumes_bit_identically(blobs, tmp_path):
     run(None, out, resume=out / "last.npz", resume_overrides=["train.epochs=4"])
     a, b = checkpoint.load(tmp_path / "straight/last.npz"), checkpoint.load(out / "last.npz")
     assert np.array_equal(a.model.params, b.model.params)
-    assert a.meta["rng"] == b.meta["rng"]
+    assert a.meta.rng == b.meta.rng
     # and augmentation does change training
     run(_cfg(blobs, "train.epochs=4", "data.augment.shift=0", "data.augment.rotate=0", "data.augment.scale=0"),
         tmp_path / "plain")

@@ -206,9 +206,9 @@ def test_pixel_csv_trains_as_images_and_predicts_photos_and_csv(tmp_path: Path, 
     assert r.exit_code == 0, r.output
     assert "read as 28x28 grayscale images" in r.output
     ck = checkpoint.load(tmp_path / "run/best.npz")
-    assert ck.meta["input"]["kind"] == "image" and ck.meta["input"]["csv"]["image"] is True
+    assert ck.input.kind == "image" and ck.input.csv["image"] is True
     assert "input.mean" not in ck.arrays  # scaled, not standardized
-    assert ck.meta["test"]["accuracy"] > 0.9
+    assert ck.meta.test["accuracy"] > 0.9
     # A photo: dark shape on white, large.
     xt, yt = shapes(8, 1)
     Image.fromarray(255 - xt[1].reshape(28, 28)).resize((200, 200)).save(tmp_path / "photo.png")
@@ -246,7 +246,7 @@ def test_tabular_csv_with_words_missing_values_and_ids_end_to_end(tmp_path: Path
     r = CliRunner().invoke(cli, [*args, "--set", "data.missing=mean", "--set", "data.ignore_columns=[id]"])
     assert r.exit_code == 0, r.output
     ck = checkpoint.load(tmp_path / "run/best.npz")
-    assert ck.meta["test"]["accuracy"] > 0.85
+    assert ck.meta.test["accuracy"] > 0.85
     (tmp_path / "rows.csv").write_text("id;color;a\n7;red;1.5\n8;purple;-1\n9;green;\n")
     r = CliRunner().invoke(cli, ["predict", "rows.csv", "--model", "run/best.npz", "--output", "out.csv"])
     assert r.exit_code == 0, r.output

@@ -9,6 +9,7 @@ from PIL import Image
 from mlpnet import config, data
 from mlpnet.data import FORMATS, batching, transforms
 from mlpnet.data.holdout import split_validation
+from mlpnet.data.spec import InputSpec
 from mlpnet.errors import ConfigError, DataError
 from mlpnet.nn import activations, optimizers, schedules
 
@@ -30,7 +31,7 @@ def test_config_choices_come_from_the_registries():
 def test_npz_images_stay_uint8_and_validation_is_capped(blobs):
     ds = _load("data.dataset=npz", f"data.path={blobs}", "data.val_size=0.5", "data.val_max=50")
     assert ds.train.x.dtype == np.uint8 and ds.train.x.shape == (550, 784) and len(ds.val) == 50
-    assert ds.input["kind"] == "image" and ds.scale == pytest.approx(1 / 255) and not ds.stats
+    assert ds.input.kind == "image" and ds.scale == pytest.approx(1 / 255) and not ds.stats
     assert ds.classes == ["0", "1", "2", "3"] and len(ds.test) == 200
     # stratified: each class keeps its share in the validation split
     full = np.bincount(np.concatenate([ds.train.y, ds.val.y]))
@@ -52,8 +53,8 @@ def test_csv_is_standardized_with_training_statistics_only(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,c,label\n" + "\n".join(f"{r[0]},{r[1]},{r[2]},{lab}" for r, lab in zip(x, y)))
     ds = _load("data.dataset=csv", f"data.path={path}")
-    assert ds.input["kind"] == "tabular" and ds.input["features"] == ["a", "b", "c"] and ds.classes == ["big", "small"]
-    assert [c["name"] for c in ds.input["csv"]["columns"]] == ["a", "b", "c"]  # how predict reads new rows
+    assert ds.input.kind == "table" and ds.input.features == ["a", "b", "c"] and ds.classes == ["big", "small"]
+    assert ds.input.columns == ["a", "b", "c"]  # how predict reads new rows
     assert len(ds.test) == 40 and len(ds.val) == 16 and len(ds.train) == 144
     np.testing.assert_allclose(ds.train.x.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(ds.train.x.std(axis=0), 1, atol=1e-4)
@@ -71,10 +72,10 @@ def test_gray_folder_uses_the_predict_decoder(tmp_path):
             img[10:30, 8 + k * 10 + i % 3:12 + k * 10 + i % 3] = 0  # dark strokes on white
             Image.fromarray(img).save(tmp_path / "imgs" / cls / f"{i}.png")
     ds = _load("data.dataset=folder", f"data.path={tmp_path / 'imgs'}", "data.val_size=0")
-    one = images.network_image(images.load_image(tmp_path / "imgs" / "a" / "0.png"), ds.input)
+    one = ds.input.image(images.load_image(tmp_path / "imgs" / "a" / "0.png"))
     rows = np.concatenate([ds.train.x, ds.test.x])
     assert any(np.array_equal(r, one.reshape(-1)) for r in rows)
-    assert ds.input["preprocess"] == "mnist" and ds.classes == ["a", "b"]
+    assert ds.input.preprocess == "mnist" and ds.classes == ["a", "b"]
 
 
 def test_arrays_format_says_what_to_do():
@@ -91,12 +92,13 @@ def test_batcher_gathers_scaled_rows_into_reused_buffers():
     assert np.shares_memory(xb, xb2)
 
 
-def test_raw_to_input_matches_the_training_transform():
+def test_to_network_matches_the_training_transform():
     s = transforms.Standardizer.fit(np.array([[0.0, 10.0], [2.0, 30.0]]))
-    got = transforms.raw_to_input(np.array([[1.0, 20.0]]), {"kind": "tabular"}, {"mean": s.mean, "std": s.std}, 1.0)
-    np.testing.assert_allclose(got, [[0.0, 0.0]])
-    px = transforms.raw_to_input(np.full((1, 28, 28), 255, np.uint8), {"kind": "image"}, {}, 1 / 255)
-    assert px.shape == (1, 784) and np.allclose(px, 1.0)
+    table = InputSpec("table", features=["a", "b"], mean=s.mean, std=s.std)
+    np.testing.assert_allclose(table.to_network(np.array([[1.0, 20.0]])), [[0.0, 0.0]])
+    image = InputSpec("image", height=28, width=28)
+    px = image.to_network(np.full((1, 28, 28), 255, np.uint8))
+    assert px.shape == (1, 784) and px.dtype == np.float32 and np.allclose(px, 1.0)
 
 
 def test_holding_out_everything_is_refused():

@@ -44,9 +44,9 @@ def test_csv_string_labels_standardized_and_stored(tmp_path):
     assert r.test["accuracy"] > 0.9 and r.test["n"] == 60  # data.test_size 0.2 held out
     ckpt = checkpoint.load(tmp_path / "run/best.npz")
     assert ckpt.classes == ["cat", "dog", "eel"]
-    assert ckpt.meta["input"]["kind"] == "tabular" and ckpt.meta["input"]["features"] == ["f1", "f2", "f3", "f4"]
-    assert [c["name"] for c in ckpt.meta["input"]["csv"]["columns"]] == ["f1", "f2", "f3", "f4"]
-    stats = ckpt.group("input")
+    assert ckpt.input.kind == "table" and ckpt.input.features == ["f1", "f2", "f3", "f4"]
+    assert ckpt.input.columns == ["f1", "f2", "f3", "f4"]
+    stats = ckpt.input.stats
     assert stats["mean"].shape == (4,) and stats["std"][1] > 10 * stats["std"][0]  # scales were learned
 
 
@@ -122,7 +122,7 @@ def test_image_folder_train_test_subtrees_and_rgb(tmp_path):
                              "data.image_size=16", "data.val_size=0"])
     ds = data.load(cfg.data, cfg.seed)
     assert ds.n_features == 16 * 16 * 3 and len(ds.test) == 20 and len(ds.train) == 80
-    assert ds.input["channels"] == 3 and ds.input["preprocess"] == "resize"
+    assert ds.input.channels == 3 and ds.input.preprocess == "resize"
 
 
 def test_image_folder_errors(tmp_path):

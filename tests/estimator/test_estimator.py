@@ -135,7 +135,7 @@ def test_load_a_cli_trained_image_model_matches_mlpnet_predict(tmp_path, monkeyp
 def test_images_as_arrays_are_scaled_not_standardized():
     x, y = _digits()
     clf = mlpnet.MLPClassifier(hidden=(64,), epochs=4, random_state=0).fit(x[:3000], y[:3000])
-    assert clf.input_["kind"] == "image" and not clf.stats_
+    assert clf.input_.kind == "image" and not clf.input_.stats
     assert clf.score(x[8000:], y[8000:]) > 0.8
 
 

@@ -61,7 +61,7 @@ def test_tabular_model_standardizes_inside_the_graph(tabular_ckpt, tmp_path, n):
     csv = trained.write_tabular_csv(tmp_path / "more.csv", n=n, seed=n)
     raw = read_feature_csv(csv, trained.FEATURES)  # raw values, scales from 0.1 to 2000
     ckpt = checkpoint.load(tabular_ckpt)
-    stats = ckpt.group("input")
+    stats = ckpt.input.stats
     expected = ckpt.model.predict_proba((raw - stats["mean"]) / stats["std"])
     probs, index = _run(out, raw)
     assert np.abs(probs - expected).max() < TOL
@@ -91,7 +91,7 @@ def test_missing_values_take_the_training_mean(tabular_ckpt, tmp_path):
     raw[::3, 1] = np.nan
     raw[1, :] = np.nan
     ckpt = checkpoint.load(tabular_ckpt)
-    stats = ckpt.group("input")
+    stats = ckpt.input.stats
     filled = np.where(np.isnan(raw), stats["mean"], raw)  # the training mean, standardized to 0
     expected = ckpt.model.predict_proba((filled - stats["mean"]) / stats["std"])
     probs, _ = _run(out, raw)
@@ -108,10 +108,8 @@ def test_opset_and_ir_version_are_what_onnxruntime_reads(tabular_ckpt, tmp_path)
 
 def test_unknown_stored_input_array_is_refused_in_one_line(tabular_ckpt, tmp_path):
     ckpt = checkpoint.load(tabular_ckpt)
-    extra = {f"input.{k}": v for k, v in ckpt.group("input").items()}
-    extra["input.categories"] = np.zeros(3, np.float32)
     bad = tmp_path / "bad.npz"
-    checkpoint.save(bad, ckpt.model, {k: v for k, v in ckpt.meta.items() if k != "architecture"}, extra)
+    checkpoint.save(bad, ckpt.model, ckpt.meta, {"input.categories": np.zeros(3, np.float32)})
     with pytest.raises(ExportError, match=r"bad\.npz: .*'input\.categories'"):
         export(bad, tmp_path / "bad.onnx")
 

@@ -154,7 +154,7 @@ def test_resume_across_flushes_is_bit_identical(tmp_path):
     run(cfg(2), tmp_path / "split")                      # 75 steps per epoch: flushes at 64, 128, ...
     run(None, tmp_path / "split", resume=tmp_path / "split/last.npz", overrides=["train.epochs=4"])
     a, b = checkpoint.load(tmp_path / "straight/last.npz"), checkpoint.load(tmp_path / "split/last.npz")
-    assert a.meta["step"] == b.meta["step"] == 300
+    assert a.meta.step == b.meta.step == 300
     assert np.array_equal(a.model.params, b.model.params)
     for k, v in a.group("optim").items():
         assert np.array_equal(v, b.group("optim")[k])

@@ -130,9 +130,9 @@ def test_local_cluster_sweep_then_rerun_resumes(tmp_path, small, monkeypatch):
     params = sweep_spec.load(sw, config.load(None, base[1::2])).trial_params()
     for i, p in enumerate(params, 1):
         ck = checkpoint.load(out / f"trial-{i:03d}" / "best.npz")
-        assert ck.meta["config"]["model"]["hidden"] == p["model.hidden"]
-        assert ck.meta["config"]["optimizer"]["lr"] == pytest.approx(p["optimizer.lr"])
-        assert ck.meta["config"]["train"]["threads"] == 1
+        assert ck.meta.config["model"]["hidden"] == p["model.hidden"]
+        assert ck.meta.config["optimizer"]["lr"] == pytest.approx(p["optimizer.lr"])
+        assert ck.meta.config["train"]["threads"] == 1
     info = CliRunner().invoke(cli, ["info", str(out / "trial-001" / "best.npz")])
     assert info.exit_code == 0, info.output
     # the table ranks by the metric, and best.yaml is the best trial's full, trainable config

@@ -76,8 +76,8 @@ def test_sgd_resume_is_bit_identical_for_every_optimizer_and_option(tmp_path, mo
         a, b = checkpoint.load(tmp_path / "straight" / name), checkpoint.load(tmp_path / "cut" / name)
         assert np.array_equal(a.model.params, b.model.params), name
     a, b = checkpoint.load(tmp_path / "straight/last.npz"), checkpoint.load(tmp_path / "cut/last.npz")
-    assert a.meta["rng"] == b.meta["rng"] and a.meta["step"] == b.meta["step"]
-    assert a.meta["optimizer"] == b.meta["optimizer"]
+    assert a.meta.rng == b.meta.rng and a.meta.step == b.meta.step
+    assert a.meta.optimizer == b.meta.optimizer
     assert sorted(a.group("optim")) == sorted(b.group("optim"))
     for k in a.group("optim"):
         assert np.array_equal(a.group("optim")[k], b.group("optim")[k]), k

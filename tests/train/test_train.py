@@ -46,8 +46,8 @@ def test_run_directory_contents(blobs, tmp_path):
     assert config.load(out / "config.yaml").model.hidden == [16]
     assert r.test["accuracy"] > 0.9  # the blobs are easy: this checks learning happens
     best = checkpoint.load(out / "best.npz")
-    assert best.meta["test"]["accuracy"] == r.test["accuracy"]
-    assert best.meta["config"]["model"]["hidden"] == [16] and best.meta["classes"] == ["0", "1", "2", "3"]
+    assert best.meta.test["accuracy"] == r.test["accuracy"]
+    assert best.meta.config["model"]["hidden"] == [16] and best.meta.classes == ["0", "1", "2", "3"]
 
 
 def test_same_seed_same_weights_different_seed_different(blobs, tmp_path):
@@ -71,7 +71,7 @@ def test_resume_is_bit_identical(blobs, tmp_path, opt):
     for k in ("m", "v", "velocity"):
         if k in a.group("optim"):
             assert np.array_equal(a.group("optim")[k], b.group("optim")[k])
-    assert a.meta["rng"] == b.meta["rng"] and a.meta["step"] == b.meta["step"]
+    assert a.meta.rng == b.meta.rng and a.meta.step == b.meta.step
     # resuming into the run's own directory continues its metrics.csv
     assert [r["epoch"] for r in _rows(out)] == ["1", "2", "3", "4"]
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(out)]
@@ -102,7 +102,7 @@ def test_interrupted_run_resumes_bit_identically(blobs, tmp_path, monkeypatch):
     out = tmp_path / "int"
     with pytest.raises(loop.Interrupted, match=r"interrupted during epoch 3; .*last.npz holds epoch 2; resume with: mlpnet train --resume"):
         _run(cfg, out)
-    assert checkpoint.load(out / "last.npz").meta["epoch"] == 2
+    assert checkpoint.load(out / "last.npz").meta.epoch == 2
     monkeypatch.setattr(data.Batcher, "gather", real)
     _run(None, out, resume=out / "last.npz")
     assert np.array_equal(_params(tmp_path / "straight/last.npz"), _params(out / "last.npz"))
@@ -136,8 +136,8 @@ def test_early_stopping_keeps_best_epoch(blobs, tmp_path):
     assert r.best_epoch == 1 + int(np.argmin(losses))
     assert len(rows) - r.best_epoch == 2  # stopped after exactly `patience` epochs without improvement
     best = checkpoint.load(out / "best.npz")
-    assert best.meta["epoch"] == r.best_epoch
-    assert best.meta["best"]["value"] == pytest.approx(min(losses), rel=1e-5)
+    assert best.meta.epoch == r.best_epoch
+    assert best.meta.best["value"] == pytest.approx(min(losses), rel=1e-5)
 
 
 def test_existing_model_is_not_overwritten(blobs, tmp_path):
@@ -185,7 +185,7 @@ def test_log_formats(blobs, tmp_path):
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     assert [x["epoch"] for x in lines] == [1, 2, 2] and set(report.METRIC_FIELDS) <= set(lines[0])
     # The last record is the best epoch's test result, the same numbers best.npz holds.
-    test = checkpoint.load(tmp_path / "j" / "best.npz").meta["test"]
+    test = checkpoint.load(tmp_path / "j" / "best.npz").meta.test
     assert lines[-1] == {"event": "test", **test}
     buf = io.StringIO()
     trainer.train(_cfg(blobs, "train.epochs=2"), (), tmp_path / "c", progress=False, echo=lambda s: None,
@@ -232,7 +232,7 @@ def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_pat
     _run(_cfg(blobs, *extra), tmp_path / "general")
     fast, general = checkpoint.load(tmp_path / "fast/last.npz"), checkpoint.load(tmp_path / "general/last.npz")
     np.testing.assert_allclose(fast.model.params, general.model.params, rtol=1e-4, atol=1e-6)
-    assert fast.meta["optimizer"]["t"] == general.meta["optimizer"]["t"] == 150
+    assert fast.meta.optimizer["t"] == general.meta.optimizer["t"] == 150
     assert np.array_equal(_params(tmp_path / "fast/last.npz"), _params(tmp_path / "fast2/last.npz"))
 
 
@@ -242,7 +242,7 @@ def test_resume_into_another_directory_carries_best(blobs, tmp_path):
     r = _run(None, dst, resume=src / "last.npz", resume_overrides=["train.epochs=3"])
     assert (dst / "best.npz").exists() and r.test is not None
     assert [row["epoch"] for row in _rows(dst)] == ["1", "2", "3"]  # history travels in the checkpoint
-    assert checkpoint.load(dst / "best.npz").meta["epoch"] == r.best_epoch
+    assert checkpoint.load(dst / "best.npz").meta.epoch == r.best_epoch
 
 
 def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
@@ -259,7 +259,7 @@ def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
     out = tmp_path / "int"
     with pytest.raises(loop.Interrupted, match=f"holds epoch {k}"):
         _run(_cfg(blobs, *extra), out)
-    assert checkpoint.load(out / "last.npz").meta["wait"] == 2
+    assert checkpoint.load(out / "last.npz").meta.wait == 2
     monkeypatch.setattr(data.Batcher, "gather", real)
     resumed = _run(None, out, resume=out / "last.npz")
     assert resumed.stopped_early and resumed.epochs == straight.epochs
@@ -358,8 +358,8 @@ def test_overwrite_keeps_every_generation(blobs, tmp_path):
                       echo=lambda s: None)
     gens = sorted(p.name for p in out.iterdir() if p.name.startswith("previous"))
     assert len(gens) == 2 and "previous" in gens
-    seeds = {checkpoint.load(out / g / "best.npz").meta["config"]["seed"] for g in gens}
-    assert seeds == {1, 2} and checkpoint.load(out / "best.npz").meta["config"]["seed"] == 3
+    seeds = {checkpoint.load(out / g / "best.npz").meta.config["seed"] for g in gens}
+    assert seeds == {1, 2} and checkpoint.load(out / "best.npz").meta.config["seed"] == 3
 
 
 def test_latest_run_is_found_from_another_folder(blobs, tmp_path, monkeypatch):

@@ -29,13 +29,13 @@ module row by row.
 
 The package: ``options`` (what to read and what reading gives), ``sniff`` (the head of a
 file: delimiter, decimal mark, header, label and feature columns), ``parse`` (the rows),
-``read`` (labelled files and files to predict), ``encode`` (raw rows from Python and HTTP).
+``read`` (labelled files and files to predict). Raw rows from Python and HTTP are encoded
+by :func:`mlpnet.data.spec.encode_rows`, with the schema a file gave.
 """
 
-from .encode import encode_rows, raw_columns
 from .options import DECIMALS, IMAGE_PIXELS, MAX_CATEGORIES, MISSING_MODES, MISSING_TOKENS, CsvOptions, Rows, Table
 from .read import features_schema, load, model_schema, read_csv, read_feature_csv, read_pixel_rows, read_rows
 
 __all__ = ["CsvOptions", "DECIMALS", "IMAGE_PIXELS", "MAX_CATEGORIES", "MISSING_MODES", "MISSING_TOKENS", "Rows",
-           "Table", "encode_rows", "features_schema", "load", "model_schema", "raw_columns", "read_csv",
+           "Table", "features_schema", "load", "model_schema", "read_csv",
            "read_feature_csv", "read_pixel_rows", "read_rows"]

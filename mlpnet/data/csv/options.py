@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..spec import MISSING_TOKENS
 
 
 MISSING_MODES = ("error", "drop", "mean")
@@ -17,8 +18,6 @@ DECIMALS = ("auto", ".", ",")
 """``data.decimal``: detected from the file, or the decimal mark its numbers are written with."""
 
 
-MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "?", "null", "NULL")
-"""Cell values read as missing (after stripping spaces)."""
 
 
 IMAGE_PIXELS = 784

@@ -18,6 +18,7 @@ from .parse import _LineOf, _ids, _missing, _parse_body, _remapped
 
 if TYPE_CHECKING:
     from ...config import DataConfig
+    from ..spec import InputSpec
 
 
 def read_csv(
@@ -206,7 +207,7 @@ def read_pixel_rows(path: str | Path) -> Rows:
 
 
 def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
-         like: dict | None = None) -> Dataset:
+         like: InputSpec | None = None) -> Dataset:
     """The labelled CSV file ``data.path`` (and ``data.test_path``): tabular features, or 28x28 images.
 
     ``like`` is a trained model's input description: the file's columns are then read as
@@ -230,20 +231,20 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     if train.image:
         # Pixels as in MNIST: stored uint8, scaled to [0, 1] per batch, read by predict like any image.
         return Dataset(train=tr, val=None, test=te, classes=train.classes, input=dict(MNIST_INPUT, csv=train.schema),
-                       scale=1.0 / 255.0, notes=notes)
+                       notes=notes)
     return Dataset(train=tr, val=None, test=te, classes=train.classes,
-                   input={"kind": "tabular", "features": train.features, "csv": train.schema}, scale=1.0, notes=notes)
+                   input={"kind": "table", "features": train.features, "csv": train.schema}, notes=notes)
 
 
-def model_schema(like: dict | None) -> dict | None:
+def model_schema(like: InputSpec | None) -> dict | None:
     """The CSV schema to read a file for a trained model with (None: read it as new training data)."""
-    if not like:
+    if like is None:
         return None
-    if like.get("csv"):
-        return like["csv"]
-    if like.get("kind") == "tabular" and like.get("features"):
-        names = like["features"]
-        return features_schema(names, positional=bool(like.get("positional"))
+    if like.csv:
+        return like.csv
+    if like.kind == "table" and like.features:
+        names = like.features
+        return features_schema(names, positional=bool(like.positional)
                                or names == [f"x{i}" for i in range(len(names))])
     return None
 

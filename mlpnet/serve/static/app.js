@@ -245,7 +245,7 @@ async function start() {
       `${m.path}: ${m.architecture.sizes.join("-")} ${m.architecture.activation}, ` +
       `${m.dataset || "unknown data"}, ${m.classes.length} classes${acc}`;
     buildBars(m.classes);
-    if (m.input && m.input.kind === "tabular") {
+    if (m.input && m.input.kind === "table") {
       $("input-title").textContent = "Enter the features";
       $("tabular").hidden = false;
       const csv = m.input.csv;
