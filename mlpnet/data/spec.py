@@ -152,6 +152,8 @@ class InputSpec:
             value = getattr(self, f.name)
             if f.name not in ("kind", "mean", "std", "extra") and value is not None:
                 d[f.name] = value
+        if self.kind == "table":
+            d.pop("channels")
         return {**self.extra, **d}
 
     @property

@@ -46,8 +46,7 @@ def test_round_trip_is_exact(tmp_path):
     c = checkpoint.load(p)
     assert c.model.arch == m.arch and np.array_equal(c.model.params, m.params)
     assert c.meta.epoch == 3 and c.classes == ["a", "b", "c"] and c.meta.format_version == 2
-    assert c.input.to_dict() == _meta().input.to_dict() == {"kind": "table", "features": [f"f{i}" for i in range(6)],
-                                                           "channels": 1}
+    assert c.input.to_dict() == _meta().input.to_dict() == {"kind": "table", "features": [f"f{i}" for i in range(6)]}
     assert c.input.mean.tolist() == list(range(6)) and c.input.std.tolist() == [1.0] * 6
     x = np.random.default_rng(1).random((4, 6), dtype=np.float32)
     assert np.array_equal(c.model.forward(x), m.forward(x))

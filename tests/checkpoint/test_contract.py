@@ -47,7 +47,7 @@ def test_format_1_input_entries_read_as_version_2_specs():
     old = {"kind": "tabular", "features": ["a"], "someday": 1}
     spec = InputSpec.from_dict(old, {"mean": np.zeros(1), "std": np.ones(1)})
     assert spec.kind == "table" and spec.columns == ["a"] and spec.stats["std"].tolist() == [1.0]
-    assert spec.to_dict() == {"someday": 1, "kind": "table", "channels": 1, "features": ["a"]}
+    assert spec.to_dict() == {"someday": 1, "kind": "table", "features": ["a"]}
     with pytest.raises(DataError, match="input kind 'audio'"):
         InputSpec.from_dict({"kind": "audio"})
 
