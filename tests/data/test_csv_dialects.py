@@ -100,3 +100,12 @@ def test_excel_sep_line_names_the_delimiter(tmp_path):
         read_csv(_write(tmp_path / "bad.csv", "sep=,\na,b,label\n1,2,x\n3,4,y\n5,oops,x\n"))
     fast = read_csv(_write(tmp_path / "fast.csv", "sep=,\na,b,label\n1,2,x\n3,4,y\n"))
     assert fast.x.tolist() == [[1, 2], [3, 4]]
+
+
+def test_tab_file_of_integers_grouped_by_thousands_is_not_decimal_commas(tmp_path):
+    path = _write(tmp_path / "pop.tsv", "population\tarea\tlabel\n1,234\t12\tx\n12,000\t7\ty\n950\t3\tx\n")
+    t = read_csv(path)
+    np.testing.assert_allclose(t.x[:, 0], [1234, 12000, 950])
+    assert any("thousands separators" in n for n in t.notes)
+    eu = _write(tmp_path / "eu.tsv", "a\tlabel\n1,234\tx\n0,5\ty\n")  # one real decimal comma decides
+    np.testing.assert_allclose(read_csv(eu).x[:, 0], [1.234, 0.5])

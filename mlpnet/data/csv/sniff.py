@@ -142,18 +142,26 @@ _GROUPED_DOTS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+$")
 
 
 def _detect_decimal(rows: list[list[str]], delimiter: str) -> str:
-    """``,`` when some cells are numbers with a decimal comma and none has a decimal dot, else ``.``."""
+    """``,`` when some cells are numbers with a decimal comma and none has a decimal dot, else ``.``.
+
+    Cells such as ``1,234`` (three digits after the comma) could be either; when every
+    comma cell is of that form, they are taken as thousands separators (read as 1234,
+    with a note), as integers grouped by thousands are more common than three decimals
+    everywhere."""
     if delimiter == ",":
         return "."
     comma = dot = 0
     for row in rows:
         for cell in row:
             c = cell.strip()
-            if "," in c and _COMMA_NUMBER.match(c):
+            if "," in c and _COMMA_NUMBER.match(c) and not _COMMA_THOUSANDS.match(c):
                 comma += 1
             elif _DOT_FRACTION.match(c) and not _GROUPED_DOTS.match(c):
                 dot += 1
     return "," if comma and not dot else "."
+
+
+_COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+$")
 
 
 def _dotted(row: list[str]) -> list[str]:
