@@ -14,7 +14,7 @@ import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import yaml
 
@@ -22,6 +22,8 @@ from .data.augment import INTERPOLATIONS
 from .data.csv import DECIMALS, MISSING_MODES
 from .data.formats import FORMATS, NEEDS_PATH
 from .errors import ConfigError
+from .fileio import read_yaml
+from .metrics import DIRECTION
 from .nn import activations, initializers, losses, optimizers, schedules
 
 # Every choice list is read from the registry that implements the choices.
@@ -32,10 +34,14 @@ LOSS_OUTPUTS = {name: cls.outputs for name, cls in losses.LOSSES.items()}
 INITS = tuple(initializers.INITIALIZERS)
 OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
 SCHEDULES = tuple(schedules.SCHEDULES)
-MONITORS = ("val_accuracy", "val_loss")
+MONITORS = tuple(m for m in DIRECTION if m.startswith("val_"))
+SWEEP_METHODS = ("grid", "random")
+PRUNE_RULES = ("none", "median")
 MAX_EPOCHS = 100_000
 
-BUILTIN_DEFAULT = Path(__file__).with_name("configs") / "mnist.yaml"
+AUTO = "auto"
+"""A value left to the small-data policy (``mlpnet.train.sizing``); any number given instead is kept."""
+Auto = Literal["auto"]
 
 
 def _opt(default=MISSING, *, help: str, choices=None, lo=None, hi=None, lo_open=False, hi_open=False,
@@ -109,7 +115,7 @@ class ModelConfig:
                               "null pairs it with the loss (softmax for cross_entropy, sigmoid for mse)")
     init: str = _opt("he", choices=INITS, help="weight initialisation (uniform is the seed article's "
                      "U(-0.5, 0.5) for weights and biases)")
-    dropout: float = _opt(0.0, lo=0, hi=1, hi_open=True, help="dropout rate on hidden layers (inverted "
+    dropout: float = _opt(0.1, lo=0, hi=1, hi_open=True, help="dropout rate on hidden layers (inverted "
                           "dropout)")
 
 
@@ -128,7 +134,7 @@ class OptimizerConfig:
 
 @dataclass
 class ScheduleConfig:
-    name: str = _opt("constant", choices=SCHEDULES, help="learning-rate schedule, evaluated every step")
+    name: str = _opt("cosine", choices=SCHEDULES, help="learning-rate schedule, evaluated every step")
     warmup_epochs: float = _opt(0.0, lo=0, help="linear warmup, in (fractional) epochs, before the schedule")
     step_size: int = _opt(10, lo=1, help="step: multiply the rate by schedule.gamma every this many epochs")
     gamma: float = _opt(0.1, lo=0, lo_open=True, help="step: the factor applied every schedule.step_size "
@@ -138,12 +144,15 @@ class ScheduleConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = _opt(10, lo=1, hi=MAX_EPOCHS, help="epochs to train (the cosine schedule spans them)")
-    min_steps: int = _opt(1000, lo=0, hi=10_000_000, help="small training sets (under 100 batches per epoch): "
-                          "train.epochs grows so the run takes at least this many updates, with a note; 0 = off")
-    min_batches: int = _opt(16, lo=0, help="small training sets: the batch shrinks (not below 16) so an epoch "
-                            "has at least this many batches; 0 = off")
-    batch_size: int = _opt(128, lo=1, help="samples per update; 1 gives per-sample SGD")
+    epochs: Union[int, Auto] = _opt(AUTO, lo=1, hi=MAX_EPOCHS, help="epochs to train (the cosine schedule "
+                                    "spans them); auto: 15, more on a small training set (train.min_steps)")
+    min_steps: int = _opt(1000, lo=0, hi=10_000_000, help="with train.epochs auto, on a small training set "
+                          "(under 100 batches per epoch): epochs grow so the run takes at least this many "
+                          "updates, with a note; 0 = off")
+    min_batches: int = _opt(16, lo=0, help="with train.batch_size auto, on a small training set: the batch "
+                            "shrinks (not below 16) so an epoch has at least this many batches; 0 = off")
+    batch_size: Union[int, Auto] = _opt(AUTO, lo=1, help="samples per update; 1 gives per-sample SGD; auto: "
+                                        "128, smaller on a small training set (train.min_batches)")
     shuffle: bool = _opt(True, help="reshuffle the training set every epoch")
     early_stopping: int = _opt(0, lo=0, help="patience in epochs without improvement of train.monitor "
                                "(0 = off)")
@@ -181,6 +190,47 @@ class Config:
     def to_yaml(self) -> str:
         """The config as YAML, sections as blocks and lists inline (as the shipped files are written)."""
         return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
+
+
+@dataclass
+class SweepFileConfig:
+    """The top level of a sweep file (``mlpnet sweep``); ``parameters`` maps dotted keys of
+    :class:`Config` to ``{values: [...]}`` or ``{distribution, low, high}`` (checked by ``mlpnet.sweep``)."""
+
+    name: str | None = _opt(None, help="the sweep's name, the folder sweeps/<name>; null: the file's stem")
+    method: str = _opt("random", choices=SWEEP_METHODS, help="grid: every combination of the values; "
+                       "random: draws")
+    trials: int | None = _opt(None, lo=1, help="random: how many trials (required); grid: optional, must "
+                              "equal the grid size")
+    metric: str = _opt("val_accuracy", choices=MONITORS, help="what the sweep ranks trials by (accuracy "
+                       "maximised, loss minimised)")
+    seed: int = _opt(0, lo=0, help="draws are a function of (seed, trial number) alone")
+    prune: str = _opt("none", choices=PRUNE_RULES, help="median: stop a trial worse than the median of "
+                      "finished trials after as many epochs")
+    parameters: dict = _opt(factory=dict, help="dotted config keys to vary, each {values: [...]} or "
+                            "{distribution: uniform|loguniform|int_uniform, low, high}")
+
+
+def load_sweep_file(path: str | Path) -> SweepFileConfig:
+    """Read and type-check the top level of a sweep file; errors name the file and the key."""
+    path = Path(path)
+    src = str(path)
+    sweep = _build(SweepFileConfig, read_yaml(path, src), src, prefix="")
+    if sweep.name is None:
+        sweep.name = path.stem
+    if not sweep.name or "/" in sweep.name or "\\" in sweep.name or sweep.name in (".", ".."):
+        raise ConfigError(f"{src}: name: {sweep.name!r} must be a plain name (it names the folder sweeps/<name>)")
+    return sweep
+
+
+def check_key(key: str, source: str) -> None:
+    """Refuse a dotted ``key`` that names no config value (with a "did you mean"), or names a section."""
+    _set_dotted(Config().to_dict(), key.split("."), None, Config, source)
+
+
+def did_you_mean(key: str, names, section: str = "") -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``names``, else the list of valid names in ``section``."""
+    return _did_you_mean(key, dict.fromkeys(names), section)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -228,7 +278,9 @@ def _schema_type(hint: Any) -> str:
     if origin is list:
         return "list of " + " or ".join(_SCHEMA_PLURAL[a] if a in _SCHEMA_PLURAL else _schema_type(a)
                                         for a in (typing.get_args(args[0]) or args))
-    return {bool: "boolean", int: "integer", float: "number", str: "string"}[hint]
+    if origin is Literal:
+        return " or ".join(repr(a) for a in args)
+    return {bool: "boolean", int: "integer", float: "number", str: "string", dict: "mapping"}[hint]
 
 
 _SCHEMA_PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
@@ -250,17 +302,17 @@ def _allowed_text(meta: dict) -> str:
 # -- loading -----------------------------------------------------------------------------
 
 def load(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
-    """Read a YAML config (the built-in default when ``path`` is None), apply ``KEY=VALUE``
-    overrides, and validate everything.
+    """Read a YAML config (none: every key at its default), apply ``KEY=VALUE`` overrides, and
+    validate everything. A key the file leaves out takes the same default as no file at all.
 
     Raises
     ------
     ConfigError
         Naming the file or the override, and the key at fault.
     """
-    source = str(path) if path is not None else "built-in default config"
-    raw = read_yaml(Path(path) if path is not None else BUILTIN_DEFAULT, source)
-    user = raw.get("data") if path is not None and isinstance(raw.get("data"), dict) else {}
+    raw = read_yaml(Path(path)) if path is not None else {}
+    source = str(path) if path is not None else "the defaults"
+    user = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     cfg = apply_overrides(from_dict(raw, source), _dataset_from_path(user, overrides))
     if cfg.name is None:
         cfg.name = default_name(cfg, path)
@@ -314,50 +366,6 @@ def default_name(cfg: Config, path: str | Path | None = None) -> str:
             if stem and stem not in (".", ".."):
                 return stem
     return cfg.data.dataset
-
-
-def read_yaml(path: Path, source: str | None = None) -> dict:
-    """Parse a YAML mapping (safe loader); syntax errors, duplicate keys and non-mappings are ConfigErrors naming the file."""
-    source = source or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{source}: cannot read config: {err}") from None
-    try:
-        raw = yaml.load(text, Loader=_StrictLoader)
-    except _DuplicateKey as err:
-        raise ConfigError(f"{source}: {err}") from None
-    except yaml.YAMLError as err:
-        where = ""
-        mark = getattr(err, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{source}: YAML syntax error{where}: {problem}") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: a config must be a mapping of keys to values, not {type(raw).__name__}")
-    return raw
-
-
-class _DuplicateKey(Exception):
-    pass
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.safe_load`` semantics, but a key given twice in one mapping is an error."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise _DuplicateKey(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def apply_overrides(cfg: Config, overrides: list[str], allowed: tuple[str, ...] | None = None) -> Config:
@@ -477,9 +485,20 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
                 errors.append(err)
         names = " or ".join(_type_name(a) for a in args if a is not type(None))
         raise ConfigError(f"{source}: {key}: expected {names}, got {_show(value)}")
+    if origin is Literal:
+        if isinstance(value, str) and value in args:
+            return value
+        raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
     if origin is list:
+        if isinstance(value, str) and "," in value:
+            # --set model.hidden=256,128 (no brackets) means the list [256, 128].
+            try:
+                value = yaml.safe_load(f"[{value}]")
+            except yaml.YAMLError:
+                pass
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
+            raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)} "
+                              f"(write a list, e.g. [{value if not isinstance(value, (list, dict)) else '...'}])")
         return [_coerce(v, args[0], f"{key}[{i}]", source) for i, v in enumerate(value)]
     if hint is bool:
         if isinstance(value, bool):
@@ -506,6 +525,9 @@ def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
     elif hint is str:
         if isinstance(value, str):
             return value
+    elif hint is dict:
+        if isinstance(value, dict):
+            return value
     else:  # pragma: no cover - every field uses one of the hints above
         raise TypeError(f"unsupported config type {hint!r}")
     raise ConfigError(f"{source}: {key}: expected {_type_name(hint)}, got {_show(value)}")
@@ -530,7 +552,7 @@ def _check_cross(cfg: Config, source: str) -> None:
     if cfg.data.delimiter is not None and len(cfg.data.delimiter) != 1:
         raise ConfigError(f"{source}: data.delimiter: {cfg.data.delimiter!r} must be one character "
                           "(e.g. ';' or \"\\t\" for tab), or null to detect it")
-    if cfg.schedule.warmup_epochs > cfg.train.epochs:
+    if cfg.train.epochs != AUTO and cfg.schedule.warmup_epochs > cfg.train.epochs:
         raise ConfigError(f"{source}: schedule.warmup_epochs: {cfg.schedule.warmup_epochs} is longer than "
                           f"train.epochs ({cfg.train.epochs})")
 
@@ -548,9 +570,12 @@ def _did_you_mean(key: str, names: dict, section: str) -> str:
 
 
 def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
     if typing.get_origin(hint) is list:
         return f"a list of {_PLURAL.get(typing.get_args(hint)[0], 'values')}"
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            dict: "a mapping"}.get(hint, str(hint))
 
 
 _PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}

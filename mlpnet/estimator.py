@@ -19,6 +19,7 @@ import inspect
 import math
 import sys
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from .data.formats import prepare
 from .errors import DataError, ImageError
 from .train.loop import fit as fit_loop
 from .train.report import Reporter
+from .train.sizing import AUTO, plan
 
 try:  # scikit-learn is optional: derive from its base classes when it is there
     from sklearn.base import BaseEstimator as _Base
@@ -76,10 +78,12 @@ except ImportError:  # pragma: no cover - exercised in the no-sklearn test, in a
             return float(np.average(right, weights=sample_weight))
 
 
-SMALL_BATCH = 16
-"""Smallest automatic batch: small datasets get more, smaller updates per epoch."""
+AUTO_MIN_BATCHES = 16
+"""With ``batch_size=None``: 128, shrunk (not below 16) so an epoch has at least this many batches."""
+AUTO_EPOCHS = 20
 AUTO_MIN_STEPS = 2000
-"""With ``epochs=None``, train at least this many updates (and at least 20 epochs)."""
+"""With ``epochs=None``, train at least ``AUTO_EPOCHS`` epochs and this many updates (early
+stopping ends it sooner); the policy is the CLI's ``auto`` (:func:`mlpnet.train.sizing.plan`)."""
 
 
 class MLPClassifier(_Mixin, _Base):
@@ -107,7 +111,8 @@ class MLPClassifier(_Mixin, _Base):
         Epochs to train; None trains at least 20 epochs and at least 2,000 updates (so small
         datasets get enough), stopped early by ``early_stopping``.
     batch_size : int or None
-        Samples per update; None is ``n_train // 16`` clipped to [16, 128].
+        Samples per update; None is 128, shrunk (not below 16) so that an epoch has at least
+        16 batches (``n_train // 16`` for fewer than 2,048 training samples).
     val_size : float or int
         Validation split held out of the training data (a fraction, or a count); it picks
         the best epoch and drives early stopping. 0 uses the training loss instead.
@@ -178,7 +183,9 @@ class MLPClassifier(_Mixin, _Base):
         meta = Meta(classes=ds.classes, labels=_json_labels(classes), input=ds.input, config=result.config.to_dict(),
                     mlpnet_version=__version__, trained_from="arrays", n_train=n_train, n_val=len(x) - n_train,
                     epoch=result.best_epoch, run_epochs=result.epochs, metrics=last, history=result.history,
-                    status="completed", best={"epoch": result.best_epoch, "monitor": result.monitor})
+                    status="completed", best={"epoch": result.best_epoch, "monitor": result.monitor,
+                                              "value": result.best_value},
+                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         self._adopt(checkpoint.Checkpoint(model=result.model, meta=meta))
         return self
 
@@ -201,9 +208,9 @@ class MLPClassifier(_Mixin, _Base):
 
     def _config(self, n_train: int) -> Config:
         """The run config these parameters describe, validated like a YAML file."""
-        bs = self.batch_size or int(np.clip(n_train // 16, SMALL_BATCH, 128))
-        steps = max(1, math.ceil(max(n_train, 1) / bs))
-        epochs = self.epochs if self.epochs is not None else min(max(20, math.ceil(AUTO_MIN_STEPS / steps)), 2000)
+        sizes = plan(n_train, self.batch_size or AUTO, self.epochs if self.epochs is not None else AUTO,
+                     min_batches=AUTO_MIN_BATCHES, min_steps=AUTO_MIN_STEPS, base_epochs=AUTO_EPOCHS, where="")
+        bs, epochs = sizes.batch_size, sizes.epochs
         raw = {"name": "MLPClassifier", "seed": _seed(self.random_state),
                "data": {"dataset": "arrays", "val_size": self.val_size},
                "model": {"hidden": [int(h) for h in np.atleast_1d(self.hidden)], "activation": self.activation,

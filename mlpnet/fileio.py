@@ -1,12 +1,18 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a partial one."""
+"""File I/O every layer shares: atomic writes (a reader sees the old file or the new one, never a
+partial one) and strict reads of YAML mappings (config and sweep files)."""
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+import yaml
+
+from .errors import ConfigError
 
 
 @contextlib.contextmanager
@@ -58,3 +64,68 @@ def write_text(path: str | Path, text: str) -> None:
     """Atomically replace ``path`` with ``text`` (UTF-8)."""
     with atomic_write(path, "w") as f:
         f.write(text)
+
+
+def read_yaml(path: Path, source: str | None = None) -> dict:
+    """Parse a YAML mapping (safe loader); syntax errors, duplicate keys and non-mappings are ConfigErrors naming the file."""
+    source = source or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file{_similar_file(path)}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a YAML config file") from None
+    except OSError as err:
+        raise ConfigError(f"{source}: cannot read config: {err.strerror or err}") from None
+    if data[:4] == b"PK\x03\x04" or path.suffix.lower() == ".npz":
+        last = path.with_name("last.npz")
+        raise ConfigError(f"{source}: is a checkpoint, not a YAML config (did you mean --resume "
+                          f"{last if last.exists() else path}? a run continues from its last.npz)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{source}: is not a text file (byte {err.start} is not UTF-8); a config is YAML") from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)
+    except _DuplicateKey as err:
+        raise ConfigError(f"{source}: {err}") from None
+    except yaml.YAMLError as err:
+        where = ""
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{source}: YAML syntax error{where}: {problem}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: a config must be a mapping of keys to values, not {type(raw).__name__}")
+    return raw
+
+
+def _similar_file(path: Path) -> str:
+    """`` (did you mean configs/mnist.yaml?)`` for a missing config file with a close sibling."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        names = [p.name for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") or p.stem == path.stem]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    return f" (did you mean {folder / close[0] if str(path.parent) != '.' else close[0]}?)" if close else ""
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` semantics, but a key given twice in one mapping is an error."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)

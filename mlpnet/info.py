@@ -36,7 +36,7 @@ def describe_checkpoint(ckpt: checkpoint.Checkpoint, path: str | Path) -> dict:
         "metrics": meta.metrics,
         "best": meta.best,
         "test": meta.test,
-        "resumable": bool(ckpt.group("optim")),
+        "resumable": meta.resumable,
         "config": cfg,
     }
 
@@ -49,20 +49,22 @@ def format_info(d: dict) -> str:
     m, best = d["metrics"], d["best"]
     classes = d["classes"]
     shown = ", ".join(classes[:12]) + (f", ... ({len(classes)} in all)" if len(classes) > 12 else "")
+    made = [f"format v{d['format_version']}", *([f"mlpnet {d['mlpnet_version']}"] if d["mlpnet_version"] else []),
+            *([d["created"]] if d["created"] else [])]
     lines = [
-        f"checkpoint   {d['path']}  (format v{d['format_version']}, mlpnet {d['mlpnet_version']}, {d['created']})",
+        f"checkpoint   {d['path']}  ({', '.join(made)})",
         f"network      {'-'.join(map(str, a['sizes']))}, {a['activation']} hidden, {a['output']} output, "
         f"dropout {a['dropout']}, {d['parameters']:,} parameters ({a['dtype']})",
         f"data         {d['dataset']}{' at ' + d['data_path'] if d['data_path'] else ''}; input "
         f"{_input(d['input'])}",
         f"classes      {shown}",
-        f"training     loss {cfg.get('loss')}, {o.get('name')} lr {o.get('lr')}, schedule "
-        f"{cfg.get('schedule', {}).get('name')}, batch {t.get('batch_size')}, seed {cfg.get('seed')}",
+        f"training     loss {_v(cfg.get('loss'))}, {_v(o.get('name'))} lr {_v(o.get('lr'))}, schedule "
+        f"{_v(cfg.get('schedule', {}).get('name'))}, batch {_v(t.get('batch_size'))}, seed {_v(cfg.get('seed'))}",
         f"epochs       {_epochs(d)}; "
-        f"{'resumable' if d['resumable'] else 'weights only (resume from last.npz)'}",
+        f"{'resumable' if d['resumable'] else 'weights only (a run resumes from its last.npz)'}",
         f"this epoch   train loss {_f(m.get('train_loss'))}, acc {_f(m.get('train_accuracy'))}; "
         f"val loss {_f(m.get('val_loss'))}, acc {_f(m.get('val_accuracy'))}",
-        f"best         {best.get('monitor')} {_f(best.get('value'))} at epoch {best.get('epoch')}",
+        f"best         {_v(best.get('monitor'))} {_f(best.get('value'))} at epoch {_v(best.get('epoch'))}",
     ]
     if d["test"]:
         lines.append(f"test         accuracy {_f(d['test']['accuracy'])}, loss {_f(d['test']['loss'])} on "
@@ -71,9 +73,12 @@ def format_info(d: dict) -> str:
 
 
 def _epochs(d: dict) -> str:
+    planned = [f"{_v(d['epochs_planned'])} planned"]
+    if d["status"]:
+        planned.insert(0, d["status"])
     if d["run_epochs"] != d["epoch"]:
-        return f"epoch {d['epoch']} (the best) of a run of {d['run_epochs']} ({d['status']}, {d['epochs_planned']} planned)"
-    return f"{d['epoch']} of {d['epochs_planned']} ({d['status']})"
+        return f"epoch {_v(d['epoch'])} (the best) of a run of {_v(d['run_epochs'])} ({', '.join(planned)})"
+    return f"{_v(d['epoch'])} of {_v(d['epochs_planned'])}" + (f" ({d['status']})" if d["status"] else "")
 
 
 def _input(info: dict) -> str:
@@ -84,3 +89,8 @@ def _f(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _v(v) -> str:
+    """A stored value as written, or "-" when the checkpoint does not record it."""
+    return "-" if v is None else str(v)

@@ -13,6 +13,25 @@ from typing import Any
 
 import numpy as np
 
+DIRECTION = {"val_accuracy": "max", "val_loss": "min", "train_accuracy": "max", "train_loss": "min"}
+"""Which way each monitored metric improves: the one definition that ``best.npz``, early
+stopping, the sweep's ranking and its pruning all read."""
+
+TIEBREAK = {"val_accuracy": "val_loss", "val_loss": "val_accuracy",
+            "train_accuracy": "train_loss", "train_loss": "train_accuracy"}
+"""The metric that breaks a tie in each monitored metric (accuracy ties are common on small sets)."""
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger ``metric`` (a key of ``DIRECTION``) is the better one."""
+    return DIRECTION[metric] == "max"
+
+
+def better(metric: str, value: float, than: float) -> bool:
+    """Whether ``value`` is strictly better than ``than`` for ``metric``."""
+    return value > than if higher_is_better(metric) else value < than
+
+
 TOP_K: tuple[int, ...] = (3, 5)
 """The k values reported by :class:`Accumulator`, each only when ``n_classes > k``."""
 

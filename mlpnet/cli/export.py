@@ -6,20 +6,21 @@ from pathlib import Path
 
 import click
 
-from .options import handle_errors
+from .options import handle_errors, model_option, output_option, pick_model, positional_model
 
 
 @click.command()
-@click.argument("checkpoint_path", metavar="[CKPT]", required=False, type=click.Path(path_type=Path))
+@positional_model
+@model_option
 @click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True,
               help="Output format.")
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), default=None,
-              help="File to write [default: the checkpoint's path with the format's suffix].")
+@output_option("File to write.  [default: the checkpoint's path with the format's suffix]")
 @handle_errors
-def export(checkpoint_path, fmt, out):
-    """Export a checkpoint, its input transform included, to ONNX (needs mlpnet[onnx])."""
+def export(checkpoint_path, model_path, fmt, output):
+    """Export a checkpoint (MODEL, the same as --model), its input transform included, to ONNX (needs mlpnet[onnx])."""
     from ..export.onnx import export as to_file
     from ..train.rundir import default_model
 
-    ckpt = checkpoint_path or default_model()
+    out = output
+    ckpt = pick_model(checkpoint_path, model_path) or default_model()
     click.echo(f"wrote {to_file(ckpt, out or Path(ckpt).with_suffix('.' + fmt))}")

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from .options import handle_errors, json_option
+from .options import handle_errors, json_option, model_option, pick_model, positional_model
 
 
 @click.command()
-@click.argument("checkpoint_path", metavar="[CKPT]", required=False, type=click.Path(path_type=Path))
+@positional_model
+@model_option
 @json_option
 @handle_errors
-def info(checkpoint_path, as_json):
-    """Describe a checkpoint: architecture, data, training config and metrics."""
+def info(checkpoint_path, model_path, as_json):
+    """Describe a checkpoint (MODEL, the same as --model): architecture, data, training config and metrics."""
     from ..info import describe, format_info
     from ..train.rundir import default_model
 
-    d = describe(checkpoint_path or default_model())
+    d = describe(pick_model(checkpoint_path, model_path) or default_model())
     if as_json:
         import json
 

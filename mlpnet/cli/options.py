@@ -13,8 +13,28 @@ import click
 debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                           help="Override a config key (dotted path, YAML value); repeatable.")
-model_option = click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
-                            help="Checkpoint to use [default: runs/latest/best.npz].")
+model_option = click.option("-m", "--model", "model_path", type=click.Path(path_type=Path), default=None,
+                            help="Checkpoint to use.  [default: runs/latest/best.npz]")
+"""The one spelling of the checkpoint a command reads (``-m``/``--model``), in every command."""
+
+
+def output_option(help: str, *old: str):
+    """``-o``/``--output``: what a command writes (a file or a folder); ``old`` keeps earlier spellings."""
+    return click.option("-o", "--output", *old, "output", type=click.Path(path_type=Path), default=None, help=help)
+
+
+def positional_model(f):
+    """The checkpoint as a positional argument too (the older spelling of ``info`` and ``export``)."""
+    return click.argument("checkpoint_path", metavar="[MODEL]", required=False, type=click.Path(path_type=Path))(f)
+
+
+def pick_model(positional: Path | None, option: Path | None) -> Path | None:
+    """The checkpoint named by ``-m``/``--model`` or by the positional argument (not two different ones)."""
+    if positional is not None and option is not None and positional != option:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"two checkpoints given ({positional} and --model {option}); name one")
+    return option or positional
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 
 

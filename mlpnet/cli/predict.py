@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import handle_errors, json_option, model_option
+from .options import handle_errors, json_option, model_option, output_option
 
 
 @click.command()
@@ -17,8 +17,7 @@ from .options import handle_errors, json_option, model_option
 @json_option
 @click.option("--save-preprocessed", "save_dir", type=click.Path(path_type=Path), default=None,
               help="Write the 28x28 image the network actually saw into this folder.")
-@click.option("--output", "output", type=click.Path(path_type=Path), default=None,
-              help="Also write the predictions as CSV (id, label, probability), one row per input.")
+@output_option("Also write the predictions as CSV (id, label, probability), one row per input.")
 @handle_errors
 def predict(inputs, model_path, top_k, as_json, save_dir, output):
     """Classify images (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, or CSV rows.
@@ -40,7 +39,10 @@ def predict(inputs, model_path, top_k, as_json, save_dir, output):
     if as_json:
         import json
 
-        click.echo(json.dumps([p.to_dict() for p in res.predictions]))
+        # Nothing predicted: no JSON document at all (not "[]"), only the errors on stderr and exit 1.
+        # Some predicted: the document holds those, the errors go to stderr, and the exit is still 1.
+        if res.predictions or not res.errors:
+            click.echo(json.dumps([p.to_dict() for p in res.predictions]))
     else:
         for p in res.predictions:
             click.echo(format_prediction(p))

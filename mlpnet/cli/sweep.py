@@ -6,22 +6,21 @@ from pathlib import Path
 
 import click
 
-from .options import handle_errors, set_option
+from .options import handle_errors, output_option, set_option
 
 
 @click.command()
 @click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(path_type=Path))
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Base config every trial starts from [default: the built-in MNIST config].")
+              help="Base config every trial starts from.  [default: none, the values of configs/mnist.yaml]")
 @set_option
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Sweep folder [default: sweeps/<sweep file name>]; rerunning resumes it.")
+@output_option("Sweep folder; rerunning resumes it.  [default: sweeps/<sweep name>]", "--out")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="A running Dask scheduler, e.g. tcp://host:8786 [default: a local cluster].")
+              help="A running Dask scheduler, e.g. tcp://host:8786.  [default: a local cluster]")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes of the local cluster [default: one per core].")
+              help="Worker processes of the local cluster.  [default: one per core]")
 @handle_errors
-def sweep(sweep_file, config_path, overrides, out_dir, scheduler, workers):
+def sweep(sweep_file, config_path, overrides, output, scheduler, workers):
     """Run a hyperparameter sweep (grid or random) with trials on Dask (needs mlpnet[sweep])."""
     from ..errors import ConfigError, MlpnetError
     from ..sweep import load as load_sweep
@@ -35,7 +34,7 @@ def sweep(sweep_file, config_path, overrides, out_dir, scheduler, workers):
     base = resolve_config(config_path, overrides)
     spec = load_sweep(sweep_file, base)
     say = lambda line: click.echo(line, err=True)  # noqa: E731
-    outcome = run_sweep(spec, base, out_dir or Path("sweeps") / spec.name, scheduler=scheduler, workers=workers,
+    outcome = run_sweep(spec, base, output or Path("sweeps") / spec.name, scheduler=scheduler, workers=workers,
                         echo=say)
     for note in outcome.notes:
         say(f"note: {note}")

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
-from .options import handle_errors, set_option
+from .options import handle_errors, output_option, set_option
 
 
 @click.command()
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="YAML config [default: the built-in MNIST config, same as configs/mnist.yaml].")
+              help="YAML config; keys it leaves out keep their built-in values (--print-config shows all).  "
+                   "[default: none, the values of configs/mnist.yaml]")
 @set_option
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Run directory [default: runs/<name>, the name taken from the data; runs/latest points at it].")
+@output_option("Run directory; runs/latest points at it.  [default: runs/<name>, the name taken from the data]",
+               "--out")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None,
               help="Continue a run from its last.npz (only train.epochs, train.early_stopping, "
                    "train.threads, data.path, data.download may change).")
@@ -23,9 +24,9 @@ from .options import handle_errors, set_option
 @click.option("--log-format", type=click.Choice(["jsonl", "csv"]), default=None,
               help="Also print one machine-readable line per epoch on stdout.")
 @click.option("--progress/--no-progress", default=None,
-              help="Progress bars [default: when stderr is a terminal].")
+              help="Progress bars.  [default: when stderr is a terminal]")
 @handle_errors
-def train(config_path, overrides, out_dir, resume, overwrite, print_config, log_format, progress):
+def train(config_path, overrides, output, resume, overwrite, print_config, log_format, progress):
     """Train a model and write its run directory (config, metrics, checkpoints)."""
     from ..train.api import resolve_config, resume_config
     from ..train.api import train as run_training
@@ -35,7 +36,7 @@ def train(config_path, overrides, out_dir, resume, overwrite, print_config, log_
         click.echo(cfg.to_yaml(), nl=False)
         return
     say = lambda line: click.echo(line, err=True)  # noqa: E731
-    result = run_training(config_path, overrides, out_dir, resume=resume, overwrite=overwrite, progress=progress,
+    result = run_training(config_path, overrides, output, resume=resume, overwrite=overwrite, progress=progress,
                           echo=say, log_format=log_format)
     from ..distributed import mpi
 

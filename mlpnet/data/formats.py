@@ -18,7 +18,7 @@ from ..fileio import sniff
 from . import csv, folder, named, npz
 from .dataset import Dataset
 from .locate import SAMPLES, find_files
-from .holdout import split_validation
+from .holdout import split_validation, validation_size
 from .transforms import standardize
 
 if TYPE_CHECKING:
@@ -138,7 +138,10 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
 
 def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None) -> Dataset:
     """Hold out the validation split and standardize tabular inputs (fitted on the training split)."""
-    ds.train, ds.val = split_validation(ds.train, cfg.val_size, seed, cap=cfg.val_max)
+    val_size, note = validation_size(len(ds.train), cfg.val_size, cfg.val_max)
+    if note:
+        ds.notes.append(note)
+    ds.train, ds.val = split_validation(ds.train, val_size, seed, cap=cfg.val_max)
     if ds.input.kind == "table":
         standardize(ds, stats)
     return ds

@@ -92,6 +92,26 @@ def holdout(n: int, size: int | float, rng: np.random.Generator, y: np.ndarray |
     return np.sort(order[~take]), np.sort(order[take])
 
 
+FALLBACK_VAL_FRACTION = 0.1
+"""What a validation split larger than the training split is clipped to (the default ``data.val_size``)."""
+
+
+def validation_size(n: int, val_size: int | float, cap: int | None = None) -> tuple[int | float, str | None]:
+    """``data.val_size`` for ``n`` rows, clipped when it would hold out more than it leaves to train on.
+
+    Returns the size to hold out and, when it was clipped, a note naming both values. A
+    count chosen for a large dataset (``val_size: 5000`` of MNIST's 60,000) would otherwise
+    take most of a small one (the 8,000-image offline sample), with exit 0.
+    """
+    held = holdout_count(n, val_size, cap)
+    if held <= n - held:
+        return val_size, None
+    clipped = holdout_count(n, FALLBACK_VAL_FRACTION, cap)
+    return clipped, (f"data.val_size={val_size} would hold out {held} of the {n} training samples, more than it "
+                     f"leaves to train on; holding out {clipped} ({FALLBACK_VAL_FRACTION:.0%}) instead (a count up "
+                     f"to {n // 2} is used as given)")
+
+
 def split_validation(train: Split, val_size: int | float, seed: int, *, cap: int | None = None,
                      where: str = "data.val_size") -> tuple[Split, Split | None]:
     """Hold out the validation split (stratified) from ``train``, drawn from ``seed``."""

@@ -132,7 +132,7 @@ class Optimizer:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams().items())
-        return f"{type(self).__name__}({args})"
+        return f"{_CLASS_NAMES.get(self.name, type(self).__name__)}({args})"
 
 
 class SGD(Optimizer):
@@ -235,6 +235,10 @@ def _adam_update(params, grads, m, v, tmp, b1: float, b2: float, step: float, ep
     np.divide(m, tmp, out=tmp)
     tmp *= step
     params -= tmp
+
+
+_CLASS_NAMES = {"adamw": "AdamW"}
+"""Registered names whose class is shared (AdamW is Adam with decoupled weight decay)."""
 
 
 def sgd(n_params, n_decay, **kw) -> SGD:

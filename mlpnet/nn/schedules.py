@@ -41,8 +41,13 @@ class Schedule:
     def _rate(self, epoch: float) -> float:
         raise NotImplementedError
 
+    def hyperparams(self) -> dict:
+        """Every constructor argument (for repr and for rebuilding the schedule)."""
+        return {"lr": self.lr, "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch, "warmup": self.warmup}
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(lr={self.lr}, epochs={self.epochs}, warmup={self.warmup})"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams().items())
+        return f"{type(self).__name__}({args})"
 
 
 class Constant(Schedule):
@@ -61,6 +66,9 @@ class Step(Schedule):
         super().__init__(lr, epochs, steps_per_epoch, warmup)
         self.step_size, self.gamma = step_size, gamma
 
+    def hyperparams(self):
+        return {**super().hyperparams(), "step_size": self.step_size, "gamma": self.gamma}
+
     def _rate(self, epoch):
         return self.lr * self.gamma ** math.floor(epoch / self.step_size)
 
@@ -73,6 +81,9 @@ class Cosine(Schedule):
     def __init__(self, lr, epochs, steps_per_epoch, warmup=0.0, min_lr: float = 0.0):
         super().__init__(lr, epochs, steps_per_epoch, warmup)
         self.min_lr = min_lr
+
+    def hyperparams(self):
+        return {**super().hyperparams(), "min_lr": self.min_lr}
 
     def _rate(self, epoch):
         span = max(self.epochs - self.warmup, 1e-12)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..config import Config, apply_overrides, from_dict
+from ..metrics import higher_is_better
 from ..errors import MlpnetError
 from ..fileio import write_text
 from . import results as res
@@ -100,7 +101,7 @@ def run_trial(cfg_dict: dict, out_dir: str, trial: int, prune: str = "none") -> 
 
         try:
             cfg = from_dict(cfg_dict, f"trial {trial}")
-            monitor, maximize = cfg.train.monitor, cfg.train.monitor.endswith("accuracy")
+            monitor, maximize = cfg.train.monitor, higher_is_better(cfg.train.monitor)
             rule = MedianRule()
             r = fit(cfg, out, reporter=Reporter(echo), callbacks=[rule] if prune == "median" else [])
         except _Pruned as why:

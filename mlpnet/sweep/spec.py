@@ -30,14 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Config, _did_you_mean, _set_dotted, apply_overrides, read_yaml
+from ..config import Config, apply_overrides, check_key, did_you_mean, load_sweep_file
 from ..errors import ConfigError
+from ..metrics import higher_is_better
 
-METHODS = ("grid", "random")
-METRICS = {"val_accuracy": "max", "val_loss": "min"}
 DISTRIBUTIONS = ("uniform", "loguniform", "int_uniform")
-TOP_KEYS = ("name", "method", "trials", "metric", "seed", "parameters", "prune")
-PRUNE_RULES = ("none", "median")
 PARAM_KEYS = ("values", "distribution", "low", "high")
 
 
@@ -91,7 +88,7 @@ class SweepSpec:
 
     @property
     def maximize(self) -> bool:
-        return METRICS[self.metric] == "max"
+        return higher_is_better(self.metric)
 
     @property
     def keys(self) -> list[str]:
@@ -143,32 +140,23 @@ def load(path: str | Path, base: Config) -> SweepSpec:
     """
     path = Path(path)
     src = str(path)
-    raw = read_yaml(path, src)
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ConfigError(f"{src}: unknown key {str(key)!r}{_did_you_mean(str(key), dict.fromkeys(TOP_KEYS), '')}")
-    method = _choice(raw, "method", METHODS, src, default="random")
-    metric = _choice(raw, "metric", tuple(METRICS), src, default="val_accuracy")
-    seed = _int(raw, "seed", src, default=0, lo=0)
-    prune = _choice(raw, "prune", PRUNE_RULES, src, default="none")
-    name = raw.get("name", path.stem)
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise ConfigError(f"{src}: name: {name!r} must be a plain name (it names the folder sweeps/<name>)")
-    params_raw = raw.get("parameters")
-    if not isinstance(params_raw, dict) or not params_raw:
+    top = load_sweep_file(path)  # the top-level keys: typed and checked by the config code
+    method, metric, seed, prune, name = top.method, top.metric, top.seed, top.prune, top.name
+    params_raw = top.parameters
+    if not params_raw:
         raise ConfigError(f"{src}: parameters: expected a mapping of dotted config keys to "
                           "{values: [...]} or {distribution: ..., low: ..., high: ...}")
     params = tuple(_parameter(str(k), v, method, base, src) for k, v in params_raw.items())
     if method == "grid":
         size = math.prod(len(p.values) for p in params)
-        trials = _int(raw, "trials", src, default=size, lo=1)
+        trials = size if top.trials is None else top.trials
         if trials != size:
             raise ConfigError(f"{src}: trials: a grid over these values has {size} trials, not {trials} "
                               "(leave trials out for a grid)")
     else:
-        if "trials" not in raw:
+        if top.trials is None:
             raise ConfigError(f"{src}: trials: a random sweep needs a number of trials, e.g. trials: 16")
-        trials = _int(raw, "trials", src, default=None, lo=1)
+        trials = top.trials
     if base.data.val_size == 0 and "data.val_size" not in (p.key for p in params):
         raise ConfigError(f"{src}: metric: {metric} needs a validation split, but data.val_size is 0 "
                           "in the base config")
@@ -185,22 +173,13 @@ def load(path: str | Path, base: Config) -> SweepSpec:
 
 def _parameter(key: str, raw: Any, method: str, base: Config, src: str) -> Parameter:
     where = f"{src}: parameters.{key}"
-    # The key must name a config field; reuse the --set machinery for "did you mean".
-    try:
-        _set_dotted(base.to_dict(), key.split("."), None, Config, where)
-    except ConfigError as err:
-        raise ConfigError(str(err).replace(f"{where}: ", f"{src}: parameters: ", 1)) from None
-    node = base.to_dict()
-    for part in key.split("."):
-        node = node[part]
-    if isinstance(node, dict):
-        raise ConfigError(f"{where}: {key} is a section; sweep the keys in it, e.g. {key}.{next(iter(node))}")
+    check_key(key, f"{src}: parameters")  # a config value, with the --set "did you mean"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected {{values: [...]}} or {{distribution: ..., low: ..., high: ...}}, "
                           f"got {_show(raw)}")
     for k in raw:
         if k not in PARAM_KEYS:
-            raise ConfigError(f"{where}: unknown key {str(k)!r}{_did_you_mean(str(k), dict.fromkeys(PARAM_KEYS), key)}")
+            raise ConfigError(f"{where}: unknown key {str(k)!r}{did_you_mean(str(k), PARAM_KEYS, key)}")
     if "values" in raw:
         extra = [k for k in ("distribution", "low", "high") if k in raw]
         if extra:
@@ -245,24 +224,6 @@ def _check(base: Config, key: str, value: Any, where: str) -> None:
         trial_config(base, {key: value})
     except ConfigError as err:
         raise ConfigError(f"{where}: {str(err).split(': ', 1)[-1]}") from None
-
-
-def _choice(raw: dict, key: str, choices: tuple, src: str, default: str) -> str:
-    value = raw.get(key, default)
-    if value not in choices:
-        import difflib
-
-        close = difflib.get_close_matches(str(value), choices, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{src}: {key}: {value!r} is not one of {', '.join(choices)}{hint}")
-    return value
-
-
-def _int(raw: dict, key: str, src: str, default: int | None, lo: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise ConfigError(f"{src}: {key}: expected an integer >= {lo}, got {_show(value)}")
-    return value
 
 
 def _show(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 
 from ..config import Config
@@ -31,7 +30,7 @@ def check_memory(cfg: Config, n_features: int, n_classes: int, batch: int) -> No
     if need_params >= need_batch:
         raise ConfigError(f"model.hidden: {cfg.model.hidden} makes {n_params:,} parameters, about "
                           f"{_gb(need_params)} to train, more than the {_gb(have)} of memory available")
-    raise ConfigError(f"train.batch_size: {cfg.train.batch_size} needs about {_gb(need_batch)} of buffers for "
+    raise ConfigError(f"train.batch_size: {batch} needs about {_gb(need_batch)} of buffers for "
                       f"this network, more than the {_gb(have)} of memory available")
 
 
@@ -80,29 +79,11 @@ def sample_sgd(cfg: Config) -> bool:
             and not cfg.model.dropout)
 
 
-SMALLEST_AUTO_BATCH = 16
-
-
-def batch_for(cfg: Config, n: int) -> int:
-    """``train.batch_size``, shrunk (not below 16) so that an epoch of ``n`` samples has at
-    least ``train.min_batches`` batches: small datasets get more, smaller updates."""
-    b, k = min(cfg.train.batch_size, n), cfg.train.min_batches
-    if k and b > SMALLEST_AUTO_BATCH and math.ceil(n / b) < k:
-        b = max(SMALLEST_AUTO_BATCH, n // k)
-    return b
-
-
-SMALL_EPOCH = 100
-"""Epochs of fewer batches than this are "small data": ``train.min_steps`` may add epochs."""
-
-
-def epochs_for(cfg: Config, steps_per_epoch: int) -> int:
-    """``train.epochs``, raised for a small training set (fewer than ``SMALL_EPOCH`` batches per
-    epoch) so that the run takes at least ``train.min_steps`` updates; larger sets keep it."""
-    if steps_per_epoch >= SMALL_EPOCH:
-        return cfg.train.epochs
-    need = -(-cfg.train.min_steps // steps_per_epoch)
-    return max(cfg.train.epochs, min(need, 100_000))
+def check_warmup(cfg: Config) -> None:
+    """Refuse a warmup longer than the run (checked once ``train.epochs: auto`` is resolved)."""
+    if cfg.schedule.warmup_epochs > cfg.train.epochs:
+        raise ConfigError(f"schedule.warmup_epochs: {cfg.schedule.warmup_epochs} is longer than the "
+                          f"{cfg.train.epochs} epochs this run trains (train.epochs)")
 
 
 def _gb(n: float) -> str:

@@ -29,9 +29,10 @@ from ..evaluate import loss_and_accuracy
 from ..data import Dataset
 from ..data.augment import from_config as augment_from_config
 from ..nn import MLP, losses
-from .build import batch_for, build_model, build_optimizer, build_schedule, build_step, check_memory, epochs_for
+from .build import build_model, build_optimizer, build_schedule, build_step, check_memory, check_warmup
 from .report import Reporter, diverged_message
 from .rundir import RunDir
+from .sizing import plan
 from .state import TrainState, check_more_epochs, check_resumable, restore
 
 RESUMABLE_KEYS = ("train.epochs", "train.early_stopping", "train.threads", "data.path", "data.download")
@@ -149,7 +150,7 @@ class Run:
         if ds.name and ds.name != cfg.data.dataset:
             # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
             cfg.data.dataset = ds.name
-        self._size_batches(fresh=ckpt is None)
+        self._size_batches()
         self._build(ckpt)
         self.meta = Meta(classes=ds.classes, input=ds.input, config=cfg.to_dict(), mlpnet_version=__version__,
                          dataset=ds.name or cfg.data.dataset, n_train=len(ds.train),
@@ -158,22 +159,19 @@ class Run:
         self.stopped_early = self._stop = False
         self._t0 = 0.0
 
-    def _size_batches(self, fresh: bool) -> None:
-        """Batch size and epochs for this training set, noted when the small-data policy changed them."""
+    def _size_batches(self) -> None:
+        """Batch size and epochs for this training set: the small-data policy fills ``auto`` values
+        (with a note naming both); explicit ones are kept."""
         cfg, n = self.cfg, len(self.ds.train)
-        self.batch = batch = batch_for(cfg, n)
-        check_memory(cfg, self.ds.n_features, self.ds.n_classes, batch)
-        self.steps_per_epoch = steps = math.ceil(n / batch)
-        epochs = epochs_for(cfg, steps)
-        if fresh and batch != cfg.train.batch_size and batch < n:
-            self.rep.echo(f"note: {n} training samples: train.batch_size={cfg.train.batch_size} lowered to {batch} "
-                          f"so an epoch has {steps} updates (train.min_batches={cfg.train.min_batches}; 0 keeps it)")
-        if fresh and epochs != cfg.train.epochs:
-            self.rep.echo(f"note: train.epochs={cfg.train.epochs} raised to {epochs}: this small training set "
-                          f"makes {steps} updates per epoch, and train.min_steps={cfg.train.min_steps} asks for at "
-                          f"least that many in all (train.min_steps=0 keeps {cfg.train.epochs})")
-        if fresh:  # the resolved config records what the run really does, so a resume repeats it
-            cfg.train.batch_size, cfg.train.epochs = batch, epochs
+        sizes = plan(n, cfg.train.batch_size, cfg.train.epochs, min_batches=cfg.train.min_batches,
+                     min_steps=cfg.train.min_steps)
+        self.batch, self.steps_per_epoch = sizes.batch_size, sizes.steps_per_epoch
+        check_memory(cfg, self.ds.n_features, self.ds.n_classes, self.batch)
+        for note in sizes.notes:  # a resumed run's stored numbers are explicit: notes come only from auto
+            self.rep.echo(f"note: {note}")
+        # The resolved config records what the run really does, so a resume repeats it.
+        cfg.train.batch_size, cfg.train.epochs = sizes.batch_size, sizes.epochs
+        check_warmup(cfg)
 
     def _build(self, ckpt) -> None:
         """Model, optimizer, step, schedule and generator; restored from ``ckpt`` when resuming."""

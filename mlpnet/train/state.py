@@ -9,11 +9,10 @@ import numpy as np
 
 from ..checkpoint import Checkpoint
 from ..errors import CheckpointError, TrainingError
+from ..metrics import TIEBREAK, better
 from ..nn import MLP
 from ..nn.optimizers import Optimizer
 
-MONITOR_TIEBREAK = {"val_accuracy": "val_loss", "val_loss": "val_accuracy",
-                    "train_accuracy": "train_loss", "train_loss": "train_accuracy"}
 
 
 @dataclass
@@ -31,20 +30,20 @@ class TrainState:
     def improves(self, row: dict, monitor: str) -> bool:
         """Whether ``row`` beats the best epoch: a better monitored value, or an equal one
         with a better tie-breaker (accuracy ties on small validation sets are common)."""
-        value, other = row[monitor], row[MONITOR_TIEBREAK[monitor]]
+        value, other = row[monitor], row[TIEBREAK[monitor]]
         if math.isnan(value):
             return False
         if math.isnan(self.best_value):
             return True
         if value != self.best_value:
-            return value < self.best_value if monitor.endswith("loss") else value > self.best_value
+            return better(monitor, value, self.best_value)
         if math.isnan(other) or math.isnan(self.best_tiebreak):
             return False
-        return other < self.best_tiebreak if not monitor.endswith("loss") else other > self.best_tiebreak
+        return better(TIEBREAK[monitor], other, self.best_tiebreak)
 
     def record_best(self, row: dict, monitor: str) -> None:
         self.best_epoch, self.best_value, self.wait = row["epoch"], row[monitor], 0
-        self.best_tiebreak = row[MONITOR_TIEBREAK[monitor]]
+        self.best_tiebreak = row[TIEBREAK[monitor]]
 
     def to_meta(self, monitor: str) -> dict:
         """The :class:`~mlpnet.checkpoint.Meta` fields this state fills."""

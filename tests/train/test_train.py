@@ -223,7 +223,7 @@ def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_pat
     from mlpnet.nn.model import MLP
 
     extra = ["train.epochs=1", "train.batch_size=1", "model.dropout=0.0", "optimizer.name=sgd", "optimizer.lr=0.05",
-             "model.activation=sigmoid", "loss=mse", "model.output=sigmoid", "data.val_size=450"]
+             "model.activation=sigmoid", "loss=mse", "model.output=sigmoid", "data.val_size=300"]
     _run(_cfg(blobs, *extra), tmp_path / "fast")
     monkeypatch.setattr(MLP, "backward", lambda *a: pytest.fail("the general path was used"))
     _run(_cfg(blobs, *extra), tmp_path / "fast2")
@@ -232,7 +232,7 @@ def test_batch_of_one_with_plain_sgd_takes_the_single_sample_path(blobs, tmp_pat
     _run(_cfg(blobs, *extra), tmp_path / "general")
     fast, general = checkpoint.load(tmp_path / "fast/last.npz"), checkpoint.load(tmp_path / "general/last.npz")
     np.testing.assert_allclose(fast.model.params, general.model.params, rtol=1e-4, atol=1e-6)
-    assert fast.meta.optimizer["t"] == general.meta.optimizer["t"] == 150
+    assert fast.meta.optimizer["t"] == general.meta.optimizer["t"] == 300
     assert np.array_equal(_params(tmp_path / "fast/last.npz"), _params(tmp_path / "fast2/last.npz"))
 
 
@@ -378,18 +378,17 @@ def test_latest_run_is_found_from_another_folder(blobs, tmp_path, monkeypatch):
 
 def test_small_data_gets_smaller_batches_and_enough_steps(blobs, tmp_path):
     msgs = []
-    cfg = config.load(None, ["data.dataset=npz", f"data.path={blobs}", "model.hidden=[8]", "train.epochs=1",
-                             "train.min_steps=100", "data.val_size=0.1"])
+    cfg = config.load(None, ["data.dataset=npz", f"data.path={blobs}", "model.hidden=[8]", "train.epochs=auto",
+                             "train.min_steps=100", "data.val_size=0.1", "schedule.name=constant"])
     r = trainer.train(cfg, (), tmp_path / "r", progress=False, echo=msgs.append)
     n_train = 600 - 60
-    assert any(f"{n_train} training samples: train.batch_size=128 lowered to 33" in m for m in msgs), msgs
-    assert any("train.epochs=1 raised to 6" in m and "train.min_steps=0 keeps 1" in m for m in msgs), msgs
-    assert r.epochs == 6 and r.config.train.batch_size == 33
-    # A large training set keeps its epochs: 540 samples in batches of 4 are 135 updates an epoch.
+    assert any(f"so this training set of {n_train} samples makes 17 updates per epoch" in m for m in msgs), msgs
+    assert r.epochs == 15 and r.config.train.batch_size == 33
+    # A large training set keeps its auto epochs: 540 samples in batches of 4 are 135 updates an epoch.
     big = trainer.train(config.load(None, ["data.dataset=npz", f"data.path={blobs}", "model.hidden=[8]",
-                                           "train.epochs=1", "train.batch_size=4", "train.min_steps=1000",
-                                           "data.val_size=0.1"]), (), tmp_path / "big", progress=False,
-                        echo=lambda m: None)
-    assert big.epochs == 1
+                                           "train.batch_size=4", "train.min_steps=100000",
+                                           "data.val_size=0.1", "train.early_stopping=1"]), (), tmp_path / "big",
+                        progress=False, echo=lambda m: None)
+    assert big.config.train.epochs == 15
     # The stored config says what the run did, so resuming it repeats it.
     assert config.load(tmp_path / "r" / "config.yaml").train.batch_size == 33
