@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mlpnet.cli import cli
 
-from conftest import REPO, make_blobs_npz
+from conftest import REPO, make_blobs_npz, skip_reason
 
 COMMANDS = dict(cli.commands)
 FAST = ["--set", "data.dataset=npz", "--set", "model.hidden=[8]", "--set", "train.epochs=1",
@@ -79,7 +79,7 @@ def test_old_positional_checkpoint_still_works(runner, tmp_path, name):
     npz = make_blobs_npz(tmp_path / "blobs.npz", n_train=200, n_test=20)
     assert runner.invoke(cli, ["train", "-o", "run", "--set", f"data.path={npz}", *FAST]).exit_code == 0
     if name == "export":
-        pytest.importorskip("onnx")
+        pytest.importorskip("onnx", reason=skip_reason("onnx"))
     args = ["-o", "a.onnx"] if name == "export" else []
     r1 = runner.invoke(cli, [name, "run/best.npz", *args])
     args = ["-o", "b.onnx"] if name == "export" else []
@@ -127,3 +127,13 @@ def test_predict_json_that_fails_prints_nothing_on_stdout(tmp_path, monkeypatch)
     assert r.stdout == ""
     assert "missing.png" in r.stderr
     json.dumps(r.stderr)  # the error is text on stderr, not a document on stdout
+
+
+def test_resume_help_names_exactly_the_resumable_keys():
+    """``--help`` does not import the trainer (it stays fast), so its list is tested against the one policy."""
+    import re
+
+    from mlpnet.train.loop import RESUMABLE_KEYS
+
+    text = _options("train")["resume"].help
+    assert sorted(k for k in re.findall(r"[a-z_]+\.[a-z_]+", text) if k != "last.npz") == sorted(RESUMABLE_KEYS)
