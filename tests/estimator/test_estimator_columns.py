@@ -12,7 +12,9 @@ from click.testing import CliRunner
 import mlpnet
 from mlpnet.cli import cli as main
 
-pd = pytest.importorskip("pandas")
+from conftest import skip_reason
+
+pd = pytest.importorskip("pandas", reason=skip_reason("pandas"))
 
 
 @pytest.fixture(scope="module")
