@@ -27,7 +27,7 @@ def frame():
 @pytest.fixture(scope="module")
 def fitted(frame):
     df, y = frame
-    return mlpnet.MLPClassifier(hidden=(16,), epochs=30, random_state=0).fit(df[["a", "b"]], y)
+    return mlpnet.MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit(df[["a", "b"]], y)
 
 
 def test_reordered_dataframe_columns_match_by_name(fitted, frame):
@@ -58,11 +58,11 @@ def test_feature_names_appearing_or_vanishing_warn_as_sklearn(fitted, frame):
     with pytest.warns(UserWarning, match="X does not have valid feature names, but MLPClassifier was fitted "
                                          "with feature names"):
         fitted.predict(df[["a", "b"]].to_numpy())
-    bare = mlpnet.MLPClassifier(hidden=(8,), epochs=5, random_state=0).fit(df[["a", "b"]].to_numpy(), y)
+    bare = mlpnet.MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(df[["a", "b"]].to_numpy(), y)
     assert not hasattr(bare, "feature_names_in_")
     with pytest.warns(UserWarning, match="X has feature names, but MLPClassifier was fitted without feature names"):
         bare.predict(df[["a", "b"]])
-    refit = mlpnet.MLPClassifier(hidden=(8,), epochs=2, random_state=0).fit(df, y).fit(df.to_numpy(), y)
+    refit = mlpnet.MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(df, y).fit(df.to_numpy(), y)
     assert not hasattr(refit, "feature_names_in_")  # a refit on a bare array forgets the old names
 
 
@@ -75,7 +75,7 @@ def test_names_survive_save_and_load(fitted, frame, tmp_path):
 
 def test_bare_array_model_reads_a_csv_of_the_same_numbers(frame, tmp_path, monkeypatch):
     df, y = frame
-    clf = mlpnet.MLPClassifier(hidden=(16,), epochs=30, random_state=0).fit(df.to_numpy(), y)
+    clf = mlpnet.MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit(df.to_numpy(), y)
     model = clf.save(tmp_path / "bare.npz")
     monkeypatch.chdir(tmp_path)
     df.rename(columns={"a": "sepal", "b": "petal"}).to_csv("rows.csv", index=False)
