@@ -21,16 +21,23 @@ import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
 from mlpnet.data.idx import read_idx_pair
+from mlpnet.data.locate import SAMPLES_DIR
 
 Style = Callable[..., Image.Image]
 
 MNIST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared/data/mnist-t10k"
+"""The MNIST test set beside the repository on the project's machines."""
+
+SHIPPED_MNIST = SAMPLES_DIR / "mnist-sample"
+"""The same 10,000 digits as shipped inside the package (``mnist-sample``): every install has them."""
+
+
 def mnist_dir() -> Path | None:
-    """The folder holding the MNIST t10k files (env ``MLPNET_TEST_MNIST`` first), or None."""
-    candidates = [os.environ.get("MLPNET_TEST_MNIST")]
-    candidates.append(str(Path(__file__).resolve().parents[2] / "shared/data/mnist-t10k"))
+    """The folder holding the MNIST t10k files: ``MLPNET_TEST_MNIST``, the shared folder, then the package's."""
+    candidates = [os.environ.get("MLPNET_TEST_MNIST"), SHARED_MNIST, SHIPPED_MNIST]
     for c in candidates:
         if c and all((Path(c) / f).is_file() for f in MNIST_FILES):
             return Path(c)

@@ -17,9 +17,8 @@ from mlpnet.checkpoint import Meta
 from mlpnet.data.spec import InputSpec
 from mlpnet.data.idx import read_idx_pair, write_idx
 from mlpnet.nn.model import MLP, Architecture
-from mlpnet.train import api as trainer
 
-from conftest import REPO, real_mnist_dir
+from conftest import REPO, real_mnist_dir, small_config, train_small
 
 MNIST = real_mnist_dir()
 
@@ -44,7 +43,7 @@ def train_digits(root: Path, *overrides: str) -> Path:
     write_idx(d / "t10k-labels-idx1-ubyte.gz", y[8000:])
     cfg = config.load(REPO / "configs" / "mnist.yaml", ["data.dataset=idx", f"data.path={d}", "data.val_size=1000",
                                                          "train.epochs=4", *overrides])
-    return trainer.train(cfg, (), root / "run", progress=False, echo=lambda s: None).out_dir / "best.npz"
+    return train_small(cfg, root / "run").out_dir / "best.npz"
 
 
 FEATURES = ["length_cm", "weight_kg", "age_days", "ratio"]
@@ -67,10 +66,8 @@ def write_tabular_csv(path: Path, n: int = 600, seed: int = 0) -> Path:
 def train_tabular(root: Path, *overrides: str) -> Path:
     """Train on :func:`write_tabular_csv`; returns best.npz."""
     csv = write_tabular_csv(root / "birds.csv")
-    cfg = config.load(None, ["data.dataset=csv", f"data.path={csv}", "data.label_column=species",
-                             "data.val_size=100", "model.hidden=[16]", "train.epochs=15", "optimizer.lr=0.01",
-                             *overrides])
-    return trainer.train(cfg, (), root / "run", progress=False, echo=lambda s: None).out_dir / "best.npz"
+    cfg = small_config(csv, "data.label_column=species", "train.epochs=15", "optimizer.lr=0.01", *overrides)
+    return train_small(cfg, root / "run").out_dir / "best.npz"
 
 
 def random_image_model(path: Path, activation: str, output: str, seed: int = 0) -> Path:

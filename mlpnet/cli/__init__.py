@@ -37,4 +37,18 @@ for command in (train, evaluate, predict, info, serve, export, sweep):
 
 
 def main() -> None:
+    _restore_ctrl_c()
     cli(prog_name="mlpnet")
+
+
+def _restore_ctrl_c() -> None:
+    """Make SIGINT stop mlpnet safely (as Ctrl-C does) even if it was started with SIGINT ignored.
+
+    A shell starts background jobs (``mlpnet train &`` in a script) with SIGINT ignored, and
+    Python then leaves it ignored: ``kill -INT`` would do nothing, and the only way left to
+    stop the run would be one that skips the safe stop (checkpoint kept, resume command printed).
+    """
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import handle_errors, json_option, model_option
+from .options import handle_errors, json_option, model_option, model_or_latest
 
 
 @click.command()
@@ -27,11 +27,10 @@ def evaluate(model_path, split, overrides, as_json, plots_dir):
     from ..evaluate import evaluate_checkpoint, write_plots
     from ..metrics import format_report
     from ..plots import PlotUnavailable
-    from ..train.rundir import default_model
 
     if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
         raise MlpnetError(f"{plots_dir}: --plots needs a folder, and this is a file")
-    ev = evaluate_checkpoint(model_path or default_model(), split, list(overrides))
+    ev = evaluate_checkpoint(model_or_latest(model_path), split, list(overrides))
     if as_json:
         click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.report.to_dict()}))
     else:

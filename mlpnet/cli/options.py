@@ -38,6 +38,17 @@ def pick_model(positional: Path | None, option: Path | None) -> Path | None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 
 
+def model_or_latest(model_path: Path | None) -> Path:
+    """The checkpoint a command uses: the one named, else the latest run's, announced on stderr."""
+    if model_path is not None:
+        return model_path
+    from ..train.rundir import default_model
+
+    path = default_model()
+    click.echo(f"using {path} (the latest run; name another with --model)", err=True)
+    return path
+
+
 def handle_errors(f):
     """Turn mlpnet errors into one line on stderr and a non-zero exit (tracebacks with --debug).
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import handle_errors, json_option, model_option, output_option
+from .options import handle_errors, json_option, model_option, model_or_latest, output_option
 
 
 @click.command()
@@ -27,11 +27,10 @@ def predict(inputs, model_path, top_k, as_json, save_dir, output):
     """
     from ..errors import MlpnetError
     from ..predict import format_prediction, predict_files, write_csv
-    from ..train.rundir import default_model
 
     if output is not None and output.is_dir():
         raise MlpnetError(f"{output}: --output needs a file name, and this is a folder")
-    res = predict_files(model_path or default_model(), list(inputs), top_k=top_k, save_dir=save_dir)
+    res = predict_files(model_or_latest(model_path), list(inputs), top_k=top_k, save_dir=save_dir)
     for note in res.notes:
         click.echo(f"note: {note}", err=True)
     if output is not None and res.predictions:

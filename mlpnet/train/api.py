@@ -12,7 +12,7 @@ from ..config import Config
 from ..distributed import mpi
 from .loop import RESUMABLE_KEYS, RunResult, fit
 from .report import Reporter
-from .rundir import DEFAULT_RUNS, RunDir
+from .rundir import DEFAULT_RUNS, RunDir, fresh_run_dir
 
 
 def resolve_config(config: str | Path | Config | dict | None = None, overrides=()) -> Config:
@@ -73,10 +73,16 @@ def train(config: str | Path | Config | dict | None = None, overrides=(), out: s
         out = Path(resume).parent if out is None else out
     else:
         cfg = resolve_config(config, overrides)
-        out = DEFAULT_RUNS / cfg.name if out is None else out
     if progress is None:
         progress = sys.stderr.isatty()
     reporter = Reporter(echo or (lambda line: print(line, file=sys.stderr)), progress, log_format, log_stream)
+    if out is None:
+        # The default directory never refuses a rerun: a model already there stays, this run goes beside it.
+        # --overwrite still means "replace the model in runs/<name>".
+        default = DEFAULT_RUNS / cfg.name
+        out = default if overwrite else fresh_run_dir(default)
+        if out != default:
+            reporter.echo(f"note: {default} already holds a model, kept; this run goes to {out}")
     result = fit(cfg, out, resume=resume, resume_overrides=list(overrides) if resume is not None else (),
                  overwrite=overwrite, reporter=reporter)
     if mpi.world().is_root:

@@ -125,6 +125,18 @@ class RunDir:
             pass  # a read-only home only costs the fallback
 
 
+def fresh_run_dir(path: Path) -> Path:
+    """``path`` if it holds no model, else the first of ``path-2``, ``path-3``, ... that holds none.
+
+    The default run directory of a rerun: the earlier model stays where it is, untouched.
+    """
+    k, candidate = 1, path
+    while RunDir(candidate).holds_model():
+        k += 1
+        candidate = path.with_name(f"{path.name}-{k}")
+    return candidate
+
+
 def default_model() -> Path:
     """The checkpoint commands use without ``--model``: ``runs/latest/best.npz`` in this folder,
     else the best.npz of the latest run trained anywhere by this user."""

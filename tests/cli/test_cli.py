@@ -12,11 +12,9 @@ from PIL import Image
 
 from mlpnet.cli import cli
 
-from conftest import make_blobs_npz
+from conftest import make_blobs_npz, small_cli
 
-FAST = ["--set", "model.hidden=[16]", "--set", "train.epochs=2", "--set", "data.val_size=100",
-        "--set", "train.batch_size=64", "--set", "optimizer.lr=0.01", "--set", "train.min_steps=0",
-        "--set", "train.min_batches=0"]
+FAST = ("train.epochs=2", "train.batch_size=64", "optimizer.lr=0.01")
 
 
 @pytest.fixture
@@ -27,7 +25,7 @@ def runner(tmp_path, monkeypatch):
 
 def _train(runner, tmp_path, *extra):
     npz = make_blobs_npz(tmp_path / "blobs.npz")
-    return runner.invoke(cli, ["train", "--set", "data.dataset=npz", "--set", f"data.path={npz}", *FAST, *extra])
+    return runner.invoke(cli, ["train", *small_cli(npz, *FAST), *extra])
 
 
 def _one_line_error(result, code=None):
@@ -40,11 +38,26 @@ def _one_line_error(result, code=None):
     return lines[-1]
 
 
-def test_help_lists_commands(runner):
+COMMANDS = ["train", "evaluate", "predict", "info", "serve", "export", "sweep"]
+"""Every command, each with a --help test below and a real run in this file (serve: test_serve_runs_for_real)."""
+
+
+def test_help_lists_every_command(runner):
+    assert sorted(cli.commands) == sorted(COMMANDS), "a new command needs its --help and real-run tests here"
     r = runner.invoke(cli, ["--help"])
     assert r.exit_code == 0
-    for cmd in ("train", "evaluate", "predict", "info"):
-        assert cmd in r.output
+    listed = {line.split()[0] for line in r.output.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == set(COMMANDS), r.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(runner, command):
+    r = runner.invoke(cli, [command, "--help"], prog_name="mlpnet")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"Usage: mlpnet {command} ")
+    summary = cli.commands[command].help.strip().splitlines()[0]
+    assert summary and summary in " ".join(r.output.split()), r.output
+    assert "--debug" in r.output  # every command turns errors into one line, tracebacks on request
 
 
 def test_train_evaluate_predict_info(runner, tmp_path):
@@ -58,7 +71,7 @@ def test_train_evaluate_predict_info(runner, tmp_path):
 
     r = runner.invoke(cli, ["evaluate", "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert {"n", "loss", "accuracy", "confusion_matrix", "per_class", "classes"} <= set(d)
     assert d["n"] == 200 and len(d["confusion_matrix"]) == 4 and d["accuracy"] > 0.9
     assert {"label", "precision", "recall", "f1", "support"} <= set(d["per_class"][0])
@@ -72,11 +85,11 @@ def test_train_evaluate_predict_info(runner, tmp_path):
         Image.fromarray(f["x_test"][0]).save("a.png")
     r = runner.invoke(cli, ["predict", "a.png", "--json", "--top-k", "2"])
     assert r.exit_code == 0, r.output
-    [p] = json.loads(r.output)
+    [p] = json.loads(r.stdout)
     assert p["file"] == "a.png" and len(p["top_k"]) == 2 and set(p) >= {"index", "label", "probability"}
 
     r = runner.invoke(cli, ["info", str(run / "best.npz"), "--json"])
-    assert r.exit_code == 0 and json.loads(r.output)["architecture"]["sizes"] == [784, 16, 4]
+    assert r.exit_code == 0 and json.loads(r.stdout)["architecture"]["sizes"] == [784, 16, 4]
     r = runner.invoke(cli, ["info"])
     assert r.exit_code == 0 and "784-16-4" in r.output
 
@@ -132,7 +145,7 @@ def test_truncated_checkpoint(runner, tmp_path):
 def test_existing_run_is_refused_then_resumed(runner, tmp_path):
     assert _train(runner, tmp_path).exit_code == 0
     before = Path("runs/blobs/best.npz").read_bytes()
-    line = _one_line_error(_train(runner, tmp_path))
+    line = _one_line_error(_train(runner, tmp_path, "--out", "runs/blobs"))
     assert "already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == before
     r = runner.invoke(cli, ["train", "--resume", "runs/blobs/last.npz", "--set", "train.epochs=3"])
     assert r.exit_code == 0, r.output
@@ -222,3 +235,82 @@ def test_truncated_idx_dataset(runner, tmp_path):
             f.write(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(100))
     line = _one_line_error(runner.invoke(cli, ["train", "--set", "data.dataset=idx", "--set", "data.path=idx"]))
     assert "train-images-idx3-ubyte.gz" in line and "truncated" in line
+
+
+def test_point12_predict_and_evaluate_say_which_model_they_fall_back_to(tmp_path, monkeypatch):
+    """Issue 18 point 12: without --model, one line on stderr names the checkpoint used."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    assert _train(runner, tmp_path).exit_code == 0
+    with np.load(tmp_path / "blobs.npz") as f:
+        Image.fromarray(f["x_test"][0]).save("a.png")
+    used = Path("runs/blobs/best.npz")  # the run runs/latest points at, by its own name
+    for args in (["predict", "a.png", "--json"], ["evaluate", "--json"]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 0, r.output
+        lines = [line for line in r.stderr.splitlines() if line.startswith("using ")]
+        assert lines == [f"using {used} (the latest run; name another with --model)"], r.stderr
+        json.loads(r.stdout)  # stdout stays one JSON document
+        named = runner.invoke(cli, [*args, "--model", str(used)])
+        assert named.exit_code == 0 and "using " not in named.stderr
+
+
+def test_point15_rerun_with_the_default_name_gets_a_fresh_directory(runner, tmp_path):
+    """Issue 18 point 15: the README's set-up line run twice trains twice; no model is ever replaced."""
+    assert _train(runner, tmp_path).exit_code == 0
+    first = Path("runs/blobs/best.npz").read_bytes()
+    r = _train(runner, tmp_path, "--set", "seed=1")
+    assert r.exit_code == 0, r.output
+    assert "note: runs/blobs already holds a model, kept; this run goes to runs/blobs-2" in r.output
+    assert "model: runs/blobs-2/best.npz" in r.output
+    assert Path("runs/blobs/best.npz").read_bytes() == first
+    assert Path("runs/latest").resolve() == Path("runs/blobs-2").resolve()
+    assert _train(runner, tmp_path).exit_code == 0
+    assert Path("runs/blobs-3/best.npz").exists() and Path("runs/latest").resolve() == Path("runs/blobs-3").resolve()
+    # An explicit --out still refuses a folder that holds a model, and leaves it untouched.
+    line = _one_line_error(_train(runner, tmp_path, "--out", "runs/blobs"))
+    assert "runs/blobs: already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == first
+    assert not Path("runs/blobs-4").exists()
+
+
+def test_export_runs_for_real(tmp_path, monkeypatch):
+    pytest.importorskip("onnx", reason="the onnx package is not installed (pip install 'mlpnet[onnx]')")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    assert _train(runner, tmp_path).exit_code == 0
+    r = runner.invoke(cli, ["export"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == "wrote runs/blobs/best.onnx"
+    import onnx
+
+    onnx.checker.check_model(onnx.load("runs/blobs/best.onnx"))
+
+
+@pytest.mark.slow
+def test_sweep_runs_for_real(runner, tmp_path):
+    pytest.importorskip("distributed", reason="dask is not installed (pip install 'mlpnet[sweep]')")
+    npz = make_blobs_npz(tmp_path / "small.npz", n_train=300, n_test=60)
+    Path("sw.yaml").write_text("method: grid\nmetric: val_accuracy\nparameters:\n  model.hidden: {values: [[8]]}\n")
+    r = runner.invoke(cli, ["sweep", "sw.yaml", "--workers", "1",
+                            *small_cli(npz, "data.val_size=60", "train.epochs=1")])
+    assert r.exit_code == 0, r.output
+    assert "1 trial(s) run" in r.output and Path("sweeps/sw/trial-001/best.npz").exists()
+    assert f"mlpnet train -c {(tmp_path / 'sweeps/sw/best.yaml').resolve()}" in r.output
+
+
+@pytest.mark.slow
+def test_serve_runs_for_real(tmp_path):
+    pytest.importorskip("starlette", reason="the serve extra is not installed (pip install 'mlpnet[serve]')")
+    import signal
+    import urllib.request
+
+    import trained
+
+    proc, url = trained.start_server(trained.random_image_model(tmp_path / "m.npz", "relu", "softmax"))
+    try:
+        health = json.loads(urllib.request.urlopen(url + "/health", timeout=10).read())
+        assert health["status"] == "ok", health
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0

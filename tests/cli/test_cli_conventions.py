@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mlpnet.cli import cli
 
-from conftest import REPO, make_blobs_npz
+from conftest import REPO, make_blobs_npz, skip_reason
 
 COMMANDS = dict(cli.commands)
 FAST = ["--set", "data.dataset=npz", "--set", "model.hidden=[8]", "--set", "train.epochs=1",
@@ -79,7 +79,7 @@ def test_old_positional_checkpoint_still_works(runner, tmp_path, name):
     npz = make_blobs_npz(tmp_path / "blobs.npz", n_train=200, n_test=20)
     assert runner.invoke(cli, ["train", "-o", "run", "--set", f"data.path={npz}", *FAST]).exit_code == 0
     if name == "export":
-        pytest.importorskip("onnx")
+        pytest.importorskip("onnx", reason=skip_reason("onnx"))
     args = ["-o", "a.onnx"] if name == "export" else []
     r1 = runner.invoke(cli, [name, "run/best.npz", *args])
     args = ["-o", "b.onnx"] if name == "export" else []

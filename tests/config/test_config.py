@@ -32,13 +32,25 @@ def test_every_shipped_config_loads(path):
     assert config.from_dict(yaml.safe_load(cfg.to_yaml()), "round trip") == cfg
 
 
-def test_required_keys_exist():
-    cfg = config.load()
-    for key in ("seed", "data.dataset", "data.path", "data.val_size", "model.hidden", "model.activation",
-                "loss", "optimizer.name", "optimizer.lr", "train.epochs", "train.batch_size"):
-        node = cfg
-        for part in key.split("."):
-            node = getattr(node, part)
+# The keys the README promises, each with a valid value that is no default: an override must land on it.
+REQUIRED = {"seed": 7, "data.dataset": "fashion-mnist", "data.path": "/srv/elsewhere", "data.val_size": 0.25,
+            "model.hidden": [7, 5], "model.activation": "tanh", "loss": "mse", "optimizer.name": "sgd",
+            "optimizer.lr": 0.125, "train.epochs": 3, "train.batch_size": 5}
+
+
+def _get(cfg, key):
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+@pytest.mark.parametrize("key", REQUIRED)
+def test_required_keys_exist_and_take_an_override(key):
+    assert key in {row["key"] for row in config.schema_rows()}
+    before = _get(config.load(), key)
+    assert before != REQUIRED[key]
+    cfg = config.load(None, [f"{key}={yaml.safe_dump(REQUIRED[key], default_flow_style=True).strip().removesuffix('...').strip()}"])
+    assert _get(cfg, key) == REQUIRED[key]
 
 
 def test_overrides_dotted_paths_and_yaml_values():

@@ -12,9 +12,23 @@ from hypothesis import strategies as st
 from mlpnet import config
 from mlpnet.errors import ConfigError
 
-KEYS = ["name", "seed", "loss"] + [f"{f.name}.{g.name}" for f in fields(config.Config) if is_dataclass(f.type)
-                                   or f.name in ("data", "model", "optimizer", "schedule", "train")
-                                   for g in fields(getattr(config, type(getattr(config.Config(), f.name)).__name__))]
+KEYS = [row["key"] for row in config.schema_rows()]
+SECTIONS = sorted({key.rsplit(".", 1)[0] for key in KEYS if "." in key})
+
+
+def _field_keys(obj, prefix: str = "") -> list[str]:
+    """Every leaf key of a config object, found by walking the dataclasses themselves."""
+    keys = []
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        keys += _field_keys(value, f"{prefix}{f.name}.") if is_dataclass(value) else [prefix + f.name]
+    return keys
+
+
+def test_the_random_configs_draw_from_every_key():
+    assert sorted(KEYS) == sorted(_field_keys(config.Config()))
+    assert {"data", "data.augment", "model", "optimizer", "schedule", "train"} <= set(SECTIONS)
+
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
                     st.text(max_size=12), st.sampled_from(["relu", "adam", "mnist", "csv", "1e-3", "[1, 2]"]))
@@ -26,7 +40,7 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
 @st.composite
 def raw_configs(draw):
     raw: dict = {}
-    for key in draw(st.lists(st.sampled_from(KEYS + ["bogus", "model.bogus", "data"]), max_size=6)):
+    for key in draw(st.lists(st.sampled_from(KEYS + SECTIONS + ["bogus", "model.bogus"]), max_size=6)):
         parts = key.split(".")
         node = raw
         for p in parts[:-1]:

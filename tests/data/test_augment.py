@@ -8,7 +8,8 @@ import pytest
 from mlpnet import checkpoint, config, data
 from mlpnet.data.augment import Augmenter, from_config
 from mlpnet.errors import ConfigError
-from mlpnet.train import api as trainer
+
+from conftest import small_config, train_small
 
 
 def _images(n=6, seed=0):
@@ -118,15 +119,13 @@ def test_same_generator_state_same_batch(interpolation):
 
 
 def _cfg(npz, *extra):
-    return config.load(None, ["data.dataset=npz", f"data.path={npz}", "data.val_size=100", "model.hidden=[16]",
-                              "train.batch_size=32", "optimizer.lr=0.005", "data.augment.shift=2",
-                              "data.augment.rotate=10", "data.augment.scale=0.1", "label_smoothing=0.1",
-                              "schedule.name=constant", "train.min_steps=0", *extra])
+    return small_config(npz, "data.augment.shift=2", "data.augment.rotate=10", "data.augment.scale=0.1",
+                        "label_smoothing=0.1", "schedule.name=constant", *extra)
 
 
 def test_augmented_training_learns_and_resumes_bit_identically(blobs, tmp_path):
     def run(cfg, out, **kw):
-        return trainer.train(cfg, kw.pop("resume_overrides", ()), out, progress=False, echo=lambda s: None, **kw)
+        return train_small(cfg, out, kw.pop("resume_overrides", ()), **kw)
 
     straight = run(_cfg(blobs, "train.epochs=4"), tmp_path / "straight")
     assert straight.test["accuracy"] > 0.85

@@ -195,6 +195,7 @@ def write_pixels(path: Path, x: np.ndarray, y: np.ndarray | None, first: int = 0
     return path
 
 
+@pytest.mark.slow
 def test_pixel_csv_trains_as_images_and_predicts_photos_and_csv(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     x, y = shapes(500, 0)
@@ -255,6 +256,7 @@ def test_tabular_csv_with_words_missing_values_and_ids_end_to_end(tmp_path: Path
     assert out[1][1] == "yes"  # red and a > 0
 
 
+@pytest.mark.slow
 def test_predict_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     x, y = shapes(200, 0)
     write_pixels(tmp_path / "train.csv", x, y)

@@ -15,7 +15,7 @@ from mlpnet.train import api as trainer, build, loop, report
 from mlpnet.cli import cli
 from mlpnet.errors import DataError
 
-from conftest import draw_shape
+from conftest import draw_shape, small_config, train_small, skip_reason
 
 
 def _csv(path: Path, n=300, seed=0, labels=("cat", "dog", "eel"), header=None):
@@ -32,10 +32,9 @@ def _csv(path: Path, n=300, seed=0, labels=("cat", "dog", "eel"), header=None):
 
 
 def _train(tmp_path, *extra):
-    cfg = config.load(None, ["data.dataset=csv", f"data.path={tmp_path / 'train.csv'}", "data.label_column=species",
-                             "data.val_size=0.1", "model.hidden=[16]", "train.epochs=15", "optimizer.lr=0.01",
-                             "model.dropout=0", "train.batch_size=16", *extra])
-    return trainer.train(cfg, (), tmp_path / "run", progress=False, echo=lambda s: None)
+    cfg = small_config(tmp_path / "train.csv", "data.label_column=species", "data.val_size=0.1", "train.epochs=15",
+                       "optimizer.lr=0.01", "model.dropout=0", "train.batch_size=16", *extra)
+    return train_small(cfg, tmp_path / "run")
 
 
 def test_csv_string_labels_standardized_and_stored(tmp_path):
@@ -139,7 +138,7 @@ def test_image_folder_errors(tmp_path):
 
 def test_sklearn_digits_as_csv(tmp_path):
     """A well-known tabular set (scikit-learn's 8x8 digits, 1,797 rows), written out as CSV."""
-    datasets = pytest.importorskip("sklearn.datasets")
+    datasets = pytest.importorskip("sklearn.datasets", reason=skip_reason("sklearn.datasets"))
     d = datasets.load_digits()
     cols = [f"p{i}" for i in range(64)] + ["digit"]
     lines = [",".join(cols)] + [",".join(str(int(v)) for v in row) + f",{t}" for row, t in zip(d.data, d.target)]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from mlpnet import config, data
@@ -31,6 +32,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_train_offline_falls_back_to_the_sample_and_reads_a_photo(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()

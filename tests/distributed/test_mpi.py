@@ -92,8 +92,13 @@ def test_dropout_masks_by_rows_match_the_whole_batch():
 # -- mpirun end to end -------------------------------------------------------------------
 
 MPIRUN = shutil.which("mpirun")
-needs_mpirun = pytest.mark.skipif(MPIRUN is None or importlib.util.find_spec("mpi4py") is None,
-                                  reason="needs Open MPI's mpirun and mpi4py (pip install 'mlpnet[mpi]')")
+_skip_without_mpirun = pytest.mark.skipif(MPIRUN is None or importlib.util.find_spec("mpi4py") is None,
+                                         reason="needs Open MPI's mpirun and mpi4py (pip install 'mlpnet[mpi]')")
+
+
+def needs_mpirun(test):
+    """Runs under mpirun (slow: it spawns ranks), skipped with the reason where Open MPI or mpi4py is absent."""
+    return pytest.mark.slow(_skip_without_mpirun(test))
 TRAIN = ["data.dataset=npz", "data.val_size=100", "schedule.name=constant", "train.min_steps=0", "train.min_batches=0", "model.hidden=[32,16]", "model.dropout=0.2",
          "train.batch_size=50", "optimizer.lr=0.005", "train.epochs=1"]
 

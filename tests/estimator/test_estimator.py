@@ -18,7 +18,7 @@ import mlpnet
 from mlpnet import checkpoint
 from mlpnet.cli import cli
 from mlpnet.predict import predict_files
-from conftest import REPO, real_mnist_dir
+from conftest import REPO, real_mnist_dir, skip_reason
 
 
 def _blobs(n=240, d=5, k=3, seed=0):
@@ -89,7 +89,7 @@ def test_save_is_an_ordinary_checkpoint_and_load_round_trips(tmp_path):
     path = clf.save(tmp_path / "m.npz")
     r = CliRunner().invoke(cli, ["info", str(path), "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["architecture"]["sizes"] == [5, 100, 3]
+    assert json.loads(r.stdout)["architecture"]["sizes"] == [5, 100, 3]
     back = mlpnet.load(path)
     assert np.array_equal(back.classes_, clf.classes_) and back.classes_.dtype.kind == "i"
     np.testing.assert_allclose(back.predict_proba(x), clf.predict_proba(x), rtol=0, atol=0)
@@ -110,6 +110,7 @@ def _digits():
     return read_idx_pair(folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz")
 
 
+@pytest.mark.slow
 def test_load_a_cli_trained_image_model_matches_mlpnet_predict(tmp_path, monkeypatch):
     """Raw pixels (n, 784) or (n, 28, 28) through mlpnet.load give mlpnet predict's probabilities."""
     x, y = _digits()
@@ -147,7 +148,7 @@ def test_verbose_shows_the_cli_epoch_lines(capsys):
 
 
 def test_works_in_sklearn_pipelines_and_search():
-    sk = pytest.importorskip("sklearn")
+    sk = pytest.importorskip("sklearn", reason=skip_reason("sklearn"))
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -166,7 +167,7 @@ def test_works_in_sklearn_pipelines_and_search():
 
 def test_accuracy_is_at_least_scikit_learns_on_small_tabular_sets():
     """Default parameters, raw features, string labels: within 0.02 of scikit-learn's MLP or better."""
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", reason=skip_reason("sklearn"))
     from sklearn.datasets import load_breast_cancer, load_iris, load_wine
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier as SkMLP
@@ -187,9 +188,10 @@ def test_accuracy_is_at_least_scikit_learns_on_small_tabular_sets():
         assert np.mean(ours) >= np.mean(theirs) - 0.02, (loader.__name__, ours, theirs)
 
 
+@pytest.mark.slow
 def test_check_estimator_passes_every_check():
     """scikit-learn's own estimator suite: every check passes, none skipped or expected to fail."""
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", reason=skip_reason("sklearn"))
     pytest.importorskip("pandas", reason="check_classifier_data_not_an_array needs pandas")
     code = ("from sklearn.utils.estimator_checks import check_estimator\nimport mlpnet, json\n"
             "res = check_estimator(mlpnet.MLPClassifier(), on_fail=None)\n"

@@ -39,6 +39,7 @@ def tabular_ckpt(tmp_path_factory):
     return trained.train_tabular(tmp_path_factory.mktemp("tabular"))
 
 
+@pytest.mark.slow
 @needs_mnist
 @pytest.mark.parametrize("n", [1, 1000])
 def test_real_digits_match_mlpnet(digit_ckpt, tmp_path, n):

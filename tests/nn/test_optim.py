@@ -99,8 +99,26 @@ def test_unknown_optimizer_lists_choices():
         optim.build("rmsprop", N, K)
 
 
-def test_repr_shows_hyperparameters():
-    assert "momentum=0.9" in repr(optim.build("sgd", N, K, momentum=0.9))
+# Values no default has, so a repr that prints defaults (or nothing) cannot pass.
+_OPTIONS = {"momentum": 0.37, "nesterov": True, "beta1": 0.71, "beta2": 0.93, "eps": 3e-5, "weight_decay": 0.013}
+
+
+@pytest.mark.parametrize("name, title", [("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")])
+def test_repr_names_the_optimizer_and_shows_every_hyperparameter(name, title):
+    text = repr(optim.build(name, N, K, **_OPTIONS))
+    assert text.startswith(f"{title}(")
+    for key in optim._ARGS[name]:
+        assert f"{key}={_OPTIONS[key]!r}" in text, text
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("constant", ["lr=0.3", "epochs=7", "warmup=1.5"]),
+    ("step", ["lr=0.3", "epochs=7", "warmup=1.5", "step_size=3", "gamma=0.25"]),
+    ("cosine", ["lr=0.3", "epochs=7", "warmup=1.5", "min_lr=0.002"]),
+])
+def test_schedule_repr_shows_every_parameter(name, shown):
+    text = repr(schedules.build(name, 0.3, 7, 10, warmup=1.5, step_size=3, gamma=0.25, min_lr=0.002))
+    assert text.startswith(name.capitalize() + "(") and all(s in text for s in shown), text
 
 
 def test_schedules_match_formulas():

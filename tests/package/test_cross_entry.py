@@ -21,11 +21,12 @@ from mlpnet.cli import cli
 from mlpnet.data import images
 from mlpnet.data.spec import encode_rows
 
-from conftest import draw_shape
+from conftest import draw_shape, skip_reason
 
-ort = pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime", reason=skip_reason("onnxruntime"))
+pytest.importorskip("onnx", reason=skip_reason("onnx"))
 pytest.importorskip("httpx", reason="httpx (for Starlette's TestClient) is not installed")
+pytest.importorskip("starlette", reason=skip_reason("starlette"))
 from starlette.testclient import TestClient  # noqa: E402
 
 from mlpnet.export.onnx import export  # noqa: E402
@@ -131,7 +132,7 @@ def test_table_model_with_words_and_missing_values_same_probabilities_everywhere
         # The graph reads the network's features: words one-hot and blanks NaN, as the schema encodes them.
         "ONNX": _onnx(path, tmp_path / "table.onnx", encode_rows(cells, spec.csv)),
     }
-    pd = pytest.importorskip("pandas")
+    pd = pytest.importorskip("pandas", reason=skip_reason("pandas"))
     got["MLPClassifier DataFrame"] = loaded.predict_proba(pd.read_csv(probe, keep_default_na=True))
     for name, probs in got.items():
         np.testing.assert_allclose(probs, want, atol=ATOL, err_msg=name)

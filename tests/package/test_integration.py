@@ -23,7 +23,7 @@ from mlpnet.data.idx import read_idx_pair, write_idx
 
 from conftest import REPO, needs_mnist, real_mnist_dir
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MNIST = real_mnist_dir()
 
@@ -74,7 +74,7 @@ def test_predict_reads_users_images_about_as_well_as_originals(default_run, tmp_
             draw(d, rng, folder / f"{i:03d}{imagestyles.EXTENSIONS[style]}")
         r = CliRunner().invoke(cli, ["predict", str(folder), "--model", str(model), "--json"])
         assert r.exit_code == 0, r.output
-        got = {Path(p["file"]).stem: p["index"] for p in json.loads(r.output)}
+        got = {Path(p["file"]).stem: p["index"] for p in json.loads(r.stdout)}
         accuracy[style] = np.mean([got[f"{i:03d}"] == labels[i] for i in range(len(digits))])
     for style, acc in accuracy.items():
         assert acc >= accuracy["original"] - 0.05, accuracy

@@ -125,6 +125,7 @@ def test_no_import_cycles():
             visit(m, [])
 
 
+@pytest.mark.slow
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     procs = {m: subprocess.Popen([sys.executable, "-c", f"import {m}"], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for m in sorted(_MODULES) if m != "mlpnet.__main__"}

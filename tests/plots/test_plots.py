@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import skip_reason
 from PIL import Image
 
 from mlpnet import plots
@@ -54,20 +55,20 @@ def mistakes(n: int = 50, k: int = 8, seed: int = 0):
 
 
 def test_plot_curves(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     out = plots.plot_curves(curves_rows(), tmp_path / "curves.png")
     assert out == tmp_path / "curves.png"
     assert_png(out)
 
 
 def test_plot_curves_without_validation_and_into_new_folder(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     rows = [{"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8}]
     assert_png(plots.plot_curves(rows, tmp_path / "run" / "curves.png", title="one epoch"))
 
 
 def test_plot_curves_rejects_garbage(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     with pytest.raises(ValueError, match="no epochs"):
         plots.plot_curves([], tmp_path / "c.png")
     with pytest.raises(ValueError, match="train_loss='x'"):
@@ -77,7 +78,7 @@ def test_plot_curves_rejects_garbage(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("k", [3, 8, 30])
 def test_plot_confusion(tmp_path: Path, k: int) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     rng = np.random.default_rng(k)
     cm = rng.integers(0, 50, (k, k)) + np.diag(rng.integers(100, 500, k))
     cm[0] = 0  # a class with no samples must not divide by zero
@@ -86,13 +87,13 @@ def test_plot_confusion(tmp_path: Path, k: int) -> None:
 
 
 def test_plot_confusion_checks_shape(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
         plots.plot_confusion(np.zeros((3, 3), np.int64), ["a", "b"], tmp_path / "cm.png")
 
 
 def test_plot_misclassified(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     images, y_true, y_pred, probs = mistakes()
     assert_png(plots.plot_misclassified(images, y_true, y_pred, probs, LONG, tmp_path / "m.png"))
 
@@ -107,7 +108,7 @@ def test_plot_misclassified(tmp_path: Path) -> None:
     ],
 )
 def test_plot_misclassified_image_layouts(tmp_path: Path, shape: tuple, dtype: type) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     _, y_true, y_pred, probs = mistakes(20)
     images = np.random.default_rng(0).normal(size=shape)
     images = (np.abs(images) * 60).astype(dtype) if dtype == np.uint8 else images.astype(dtype)
@@ -119,21 +120,21 @@ def test_plot_misclassified_image_layouts(tmp_path: Path, shape: tuple, dtype: t
 
 
 def test_plot_misclassified_with_no_mistakes(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     images, y_true, _, probs = mistakes(10)
     path = plots.plot_misclassified(images, y_true, y_true, probs, LONG, tmp_path / "m.png")
     assert_png(path, min_side=100)
 
 
 def test_plot_misclassified_checks_lengths(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     images, y_true, y_pred, probs = mistakes(10)
     with pytest.raises(ValueError, match="disagree on n"):
         plots.plot_misclassified(images[:5], y_true, y_pred, probs, LONG, tmp_path / "m.png")
 
 
 def test_failed_save_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib"))
     from matplotlib.figure import Figure
 
     def boom(self, *args, **kwargs):

@@ -10,7 +10,7 @@ import importlib.util
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, missing_modules, skip_reason
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +103,18 @@ def test_drift_is_the_median_of_the_last_three_epochs_over_the_fastest(bench):
     assert "NOT met" in bench.drift_line("d", bench.summarize([run([1.0, 1.0, 1.5, 1.5, 1.5])]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(p.name for p in (REPO / "scripts").glob("*.py")))
 def test_every_script_starts(script):
-    """Each measuring script imports what it needs and parses its options (``--help``)."""
+    """Each measuring script imports what it needs and parses its options (``--help``).
+
+    A script whose extra is not installed is skipped, naming it (the README's install has only [test]).
+    """
     import subprocess
 
+    missing = missing_modules(REPO / "scripts" / script)
+    if missing:
+        pytest.skip(f"{script}: " + "; ".join(skip_reason(m) for m in missing))
     r = subprocess.run([sys.executable, str(REPO / "scripts" / script), "--help"], capture_output=True, text=True,
                        timeout=120, cwd=REPO)
     assert r.returncode == 0, r.stderr
@@ -126,3 +133,10 @@ def test_fashion_trials_list_the_shipped_config_first_and_refuse_unknown_rows():
     r = subprocess.run([sys.executable, str(REPO / "scripts" / "fashion_trials.py"), "--only", "0"],
                        capture_output=True, text=True, timeout=120, cwd=REPO)
     assert r.returncode == 2 and "no trial 0" in r.stderr
+
+
+def test_point11_a_script_whose_extra_is_absent_is_skipped_with_the_reason(monkeypatch):
+    """Issue 18 point 11: on the README's install (only [test]) the script tests skip, they do not fail."""
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if scikit-learn were not installed
+    with pytest.raises(pytest.skip.Exception, match=r"sklearn is not installed \(pip install 'mlpnet\[sklearn\]'\)"):
+        test_every_script_starts("estimator_vs_sklearn.py")

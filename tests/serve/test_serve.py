@@ -78,7 +78,7 @@ def test_predict_gives_the_cli_answer_for_the_same_files(client, digit_ckpt, tmp
         files.append(path)
     r = CliRunner().invoke(cli, ["predict", *map(str, files), "--model", str(digit_ckpt), "--json", "--top-k", "10"])
     assert r.exit_code == 0, r.output
-    for path, cli_answer in zip(files, json.loads(r.output)):
+    for path, cli_answer in zip(files, json.loads(r.stdout)):
         for how in ("multipart", "raw"):
             if how == "multipart":
                 resp = client.post("/predict?pixels=1&activations=1",
@@ -119,7 +119,7 @@ def test_health_model_and_openapi(client, digit_ckpt):
     from mlpnet.info import describe
 
     r = CliRunner().invoke(cli, ["info", str(digit_ckpt), "--json"])
-    assert client.get("/model").json() == json.loads(r.output) == json.loads(json.dumps(describe(digit_ckpt)))
+    assert client.get("/model").json() == json.loads(r.stdout) == json.loads(json.dumps(describe(digit_ckpt)))
     schema = client.get("/openapi.json").json()
     assert {"/predict", "/batch_predict", "/health", "/model"} <= set(schema["paths"])
     assert "413" in schema["paths"]["/predict"]["post"]["responses"]
@@ -266,6 +266,7 @@ def test_serve_without_a_checkpoint_is_one_line(tmp_path, monkeypatch):
     assert r.exit_code == 1 and r.output.strip().startswith("error: ") and "best.npz" in r.output
 
 
+@pytest.mark.slow
 def test_real_server_answers_and_stops_cleanly_on_ctrl_c(tabular_client):
     proc, url = trained.start_server(tabular_client.app.state.served.path)
     try:
@@ -280,6 +281,7 @@ def test_real_server_answers_and_stops_cleanly_on_ctrl_c(tabular_client):
     assert "Traceback" not in err and out.strip().endswith("stopped")
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_line(tabular_client):
     proc, url = trained.start_server(tabular_client.app.state.served.path)
     try:

@@ -25,6 +25,7 @@ CHROMIUM = os.environ.get("MLPNET_CHROMIUM", "/usr/bin/chromium")
 pytest.importorskip("starlette", reason="the serve extra is not installed (pip install 'mlpnet[serve]')")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
                        reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
     needs_mnist,

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import skip_reason
 
 from mlpnet import checkpoint
 
 import trained
 
-pytest.importorskip("starlette")
+pytest.importorskip("starlette", reason=skip_reason("starlette"))
 from mlpnet.serve.model import Served  # noqa: E402
 
 

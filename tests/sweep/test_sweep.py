@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import make_blobs_npz
+from conftest import make_blobs_npz, small_config, skip_reason
 from mlpnet import checkpoint, config
 from mlpnet.cli import cli
 from mlpnet.errors import ConfigError
@@ -37,9 +37,7 @@ def small(tmp_path) -> Path:
 
 
 def _base(npz, *extra):
-    return config.load(None, ["data.dataset=npz", f"data.path={npz}", "data.val_size=60", "model.hidden=[8]",
-                              "train.epochs=1", "train.batch_size=32", "train.min_steps=0", "train.min_batches=0",
-                              *extra])
+    return small_config(npz, "data.val_size=60", "model.hidden=[8]", "train.epochs=1", *extra)
 
 
 def _write(tmp_path, text, name="sw.yaml") -> Path:
@@ -109,8 +107,9 @@ def test_cli_sweep_file_error_exits_2_on_one_line(tmp_path, small):
 
 # -- real Dask runs ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_local_cluster_sweep_then_rerun_resumes(tmp_path, small, monkeypatch):
-    pytest.importorskip("distributed")
+    pytest.importorskip("distributed", reason=skip_reason("distributed"))
     monkeypatch.chdir(tmp_path)
     sw = _write(tmp_path, RANDOM)
     base = ["--set", "data.dataset=npz", "--set", f"data.path={small}", "--set", "data.val_size=60",
@@ -164,8 +163,9 @@ def test_local_cluster_sweep_then_rerun_resumes(tmp_path, small, monkeypatch):
     print(f"local cluster, 4 trials on 2 workers: {first:.1f}s")
 
 
+@pytest.mark.slow
 def test_failing_trial_is_recorded_and_others_go_on(tmp_path, small, monkeypatch):
-    pytest.importorskip("distributed")
+    pytest.importorskip("distributed", reason=skip_reason("distributed"))
     monkeypatch.chdir(tmp_path)
     sw = _write(tmp_path, f"method: grid\nparameters:\n  data.path: {{values: ['{small}', '{tmp_path / 'gone.npz'}']}}\n")
     r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
@@ -185,8 +185,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_external_scheduler_and_worker(tmp_path, small):
-    pytest.importorskip("distributed")
+    pytest.importorskip("distributed", reason=skip_reason("distributed"))
     from mlpnet.sweep import load, run_sweep
 
     port = _free_port()
@@ -224,8 +225,9 @@ def test_external_scheduler_and_worker(tmp_path, small):
                 p.kill()
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_one_line(tmp_path, small):
-    pytest.importorskip("distributed")
+    pytest.importorskip("distributed", reason=skip_reason("distributed"))
     sw = _write(tmp_path, RANDOM)
     r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
                                  "--out", str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
@@ -233,8 +235,9 @@ def test_unreachable_scheduler_is_one_line(tmp_path, small):
     assert r.output.startswith("error: --scheduler tcp://127.0.0.1:") and r.output.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_trials(tmp_path, small):
-    pytest.importorskip("distributed")
+    pytest.importorskip("distributed", reason=skip_reason("distributed"))
     import signal
 
     sw = _write(tmp_path, RANDOM.replace("trials: 4", "trials: 8"))
@@ -279,8 +282,9 @@ def test_without_dask_one_line_names_the_extra(tmp_path, small, monkeypatch):
     assert r.output == 'error: the sweep command needs Dask distributed; pip install "mlpnet[sweep]"\n'
 
 
+@pytest.mark.slow
 def test_median_rule_stops_a_hopeless_trial(tmp_path, small):
-    pytest.importorskip("distributed")
+    pytest.importorskip("distributed", reason=skip_reason("distributed"))
     from mlpnet.sweep import load, run_sweep
 
     base = _base(small, "train.epochs=3")

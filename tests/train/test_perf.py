@@ -15,11 +15,14 @@ import statistics
 import time
 
 import numpy as np
+import pytest
 from conftest import make_blobs_npz
 from threadpoolctl import threadpool_limits
 
 from mlpnet import config
 from mlpnet.train import api as trainer
+
+pytestmark = pytest.mark.slow  # it times things
 
 BOUND = 1.5
 """mlpnet's epoch may take at most this many times the reference loop's (it is about 1.0-1.1)."""

@@ -83,6 +83,7 @@ def test_sgd_resume_is_bit_identical_for_every_optimizer_and_option(tmp_path, mo
         assert np.array_equal(a.group("optim")[k], b.group("optim")[k]), k
 
 
+@pytest.mark.slow
 def test_seed_config_resumes_bit_identically_after_ctrl_c(tmp_path, monkeypatch):
     """The seed article's network as shipped (configs/mnist-seed.yaml: per-sample SGD, momentum 0)."""
     from conftest import REPO

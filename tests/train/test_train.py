@@ -11,17 +11,16 @@ import pytest
 
 from mlpnet import checkpoint, config, data
 from mlpnet.train import api as trainer, build, loop, report
-from mlpnet.errors import ConfigError, DataError, TrainingError
+from mlpnet.errors import CheckpointError, ConfigError, DataError, TrainingError
+
+from conftest import small_config, train_small
 
 
 def _cfg(npz, *extra):
-    return config.load(None, ["data.dataset=npz", f"data.path={npz}", "data.val_size=100", "model.hidden=[16]",
-                              "model.dropout=0.2", "train.batch_size=32", "optimizer.lr=0.005",
-                              "train.min_steps=0", "train.min_batches=0", *extra])
+    return small_config(npz, "model.dropout=0.2", *extra)
 
 
-def _run(cfg, out, resume_overrides=(), **kw):
-    return trainer.train(cfg, resume_overrides, out, progress=False, echo=lambda s: None, **kw)
+_run = train_small
 
 
 def _params(path):
@@ -121,8 +120,9 @@ def test_resume_refuses_unsafe_changes_and_finished_runs(blobs, tmp_path):
 def test_best_npz_cannot_be_resumed(blobs, tmp_path):
     out = tmp_path / "r"
     _run(_cfg(blobs, "train.epochs=1"), out)
-    with pytest.raises(Exception, match="no training state"):
+    with pytest.raises(CheckpointError, match=r"best\.npz: this checkpoint has no training state to resume from"):
         _run(None, tmp_path / "r2", resume=out / "best.npz", resume_overrides=["train.epochs=3"])
+    assert not (tmp_path / "r2").exists()
 
 
 def test_early_stopping_keeps_best_epoch(blobs, tmp_path):
