@@ -1,7 +1,7 @@
 """mlpnet: multilayer perceptrons on NumPy, from Python and from the command line.
 
 >>> import mlpnet
->>> clf = mlpnet.MLPClassifier().fit(X, y)          # arrays in, scikit-learn style
+>>> clf = mlpnet.MLPClassifier().fit(X, y)          # scikit-learn's parameters; MLPRegressor too
 >>> clf.predict(X_new); clf.save("model.npz")
 >>> model = mlpnet.load("runs/latest/best.npz")      # any checkpoint, CLI-trained ones too
 >>> result = mlpnet.train("configs/mnist.yaml", ["train.epochs=5"])   # what `mlpnet train` does
@@ -13,11 +13,11 @@ __version__ = "0.2.0"
 
 from .train import train  # noqa: E402  (a light module: the training code loads on the first call)
 
-__all__ = ["MLPClassifier", "__version__", "load", "train"]
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__", "load", "train"]
 
 
 def __getattr__(name: str):
-    if name in ("MLPClassifier", "load"):
+    if name in ("MLPClassifier", "MLPRegressor", "load"):
         from . import estimator
 
         return getattr(estimator, name)

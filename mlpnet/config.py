@@ -431,6 +431,8 @@ def _build(cls: type, raw: Any, source: str, prefix: str):
 def _check_value(value: Any, hint: Any, meta: dict, key: str, source: str) -> Any:
     value = _coerce(value, hint, key, source)
     if meta.get("path") and value:
+        if "\0" in value:  # no file system takes it, and os.path would raise ValueError
+            raise ConfigError(f"{source}: {key}: a path cannot contain a NUL character")
         # Stored absolute, so a run, its checkpoint and its config work from any folder.
         return os.path.abspath(os.path.expanduser(value))
     if isinstance(value, float) and not math.isfinite(value):
@@ -525,6 +527,10 @@ def _check_cross(cfg: Config, source: str) -> None:
     if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
         raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
                           f"use {' or '.join(LOSS_OUTPUTS[cfg.loss])}")
+    task = losses.LOSSES[cfg.loss].task
+    if task != "classification" and cfg.data.dataset != "arrays":
+        raise ConfigError(f"{source}: loss: {cfg.loss!r} is a {task} loss, for mlpnet.MLPRegressor / "
+                          "MLPClassifier from Python; mlpnet train classifies (use cross_entropy or mse)")
     if cfg.label_smoothing and cfg.loss != "cross_entropy":
         raise ConfigError(f"{source}: label_smoothing: applies to loss cross_entropy, not {cfg.loss!r}")
     vs = cfg.data.val_size

@@ -372,3 +372,62 @@ def _json_float(v: float) -> float | None:
 def _clip(s: str, width: int) -> str:
     """Cut ``s`` to ``width`` characters, marking the cut with an ellipsis."""
     return s if len(s) <= width else s[: width - 3] + "..."
+
+
+# -- regression and multilabel ----------------------------------------------------------------
+
+def regression_report(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None,
+                      names: list[str] | None = None) -> dict:
+    """R^2, MAE and RMSE overall and per target, as scikit-learn computes them.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray (n,) or (n, k)
+    sample_weight : ndarray (n,), optional
+
+    Returns
+    -------
+    dict
+        ``r2`` (the mean of the targets' R^2, scikit-learn's ``uniform_average``), ``mae``,
+        ``rmse`` (over every value), ``n``, and ``targets``: one ``{name, r2, mae, rmse}`` each.
+    """
+    t = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    p = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    err = p - t
+    mae = np.average(np.abs(err), axis=0, weights=w)
+    mse = np.average(err ** 2, axis=0, weights=w)
+    mean = np.average(t, axis=0, weights=w)
+    var = np.average((t - mean) ** 2, axis=0, weights=w)
+    # R^2 = 1 - SS_res / SS_tot; a constant target gives 1 if predicted exactly, else 0 (scikit-learn's rule)
+    r2 = np.where(var > 0, 1.0 - mse / np.where(var > 0, var, 1.0), np.where(mse == 0, 1.0, 0.0))
+    names = names or [f"y{i}" for i in range(t.shape[1])]
+    return {"n": len(t), "r2": float(r2.mean()), "mae": float(mae.mean()), "rmse": float(np.sqrt(mse.mean())),
+            "targets": [{"name": str(nm), "r2": float(a), "mae": float(b), "rmse": float(np.sqrt(c))}
+                        for nm, a, b, c in zip(names, r2, mae, mse)]}
+
+
+def multilabel_report(y_true: np.ndarray, y_pred: np.ndarray, names: list[str] | None = None) -> dict:
+    """Subset accuracy, Hamming loss and micro/macro F1 of 0/1 indicator matrices ``(n, k)``."""
+    t = np.asarray(y_true) > 0.5
+    p = np.asarray(y_pred) > 0.5
+    tp = (t & p).sum(axis=0).astype(np.float64)
+    fp = (~t & p).sum(axis=0).astype(np.float64)
+    fn = (t & ~p).sum(axis=0).astype(np.float64)
+    f1 = _safe_div(2 * tp, 2 * tp + fp + fn)
+    micro = float(_safe_div(np.array([2 * tp.sum()]), np.array([2 * tp.sum() + fp.sum() + fn.sum()]))[0])
+    names = names or [str(i) for i in range(t.shape[1])]
+    return {"n": len(t), "subset_accuracy": float((t == p).all(axis=1).mean()),
+            "hamming_loss": float((t != p).mean()), "f1_micro": micro, "f1_macro": float(f1.mean()),
+            "labels": [{"name": str(nm), "f1": float(v)} for nm, v in zip(names, f1)]}
+
+
+def format_regression(report: dict) -> str:
+    """Overall figures on one line, then a table of the targets when there are several."""
+    lines = [f"n={report['n']}  r2={report['r2']:.4f}  mae={report['mae']:.4g}  rmse={report['rmse']:.4g}"]
+    if len(report["targets"]) > 1:
+        width = max(6, *(len(t["name"]) for t in report["targets"]))
+        lines.append(f"{'target':<{width}}  {'r2':>8}  {'mae':>10}  {'rmse':>10}")
+        for t in report["targets"]:
+            lines.append(f"{t['name']:<{width}}  {t['r2']:8.4f}  {t['mae']:10.4g}  {t['rmse']:10.4g}")
+    return "\n".join(lines)

@@ -85,6 +85,7 @@ def softmax(z: np.ndarray) -> None:
 
 
 HIDDEN: dict[str, tuple[Forward, Backward]] = {
+    "identity": (_identity, _identity_grad),
     "sigmoid": (_sigmoid, _sigmoid_grad),
     "tanh": (_tanh, _tanh_grad),
     "relu": (_relu, _relu_grad),

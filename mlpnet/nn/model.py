@@ -112,7 +112,10 @@ class MLP:
         last = self.n_layers - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = ws.z[i][:n]
-            np.matmul(a, w, out=z)
+            if i == 0 and _is_sparse(a):
+                z[...] = a @ w  # a scipy CSR batch (text features): multiplied without densifying
+            else:
+                np.matmul(a, w, out=z)
             z += b
             if i == last:
                 self._f_out(z)
@@ -152,7 +155,10 @@ class MLP:
                 a_prev = (ws.dropped if self._train else ws.z)[i - 1][:n]
             # dL/dW = a_prev^T delta, dL/db = sum over the batch of delta = 1^T delta. The sum
             # as a matrix-vector product runs in BLAS, several times faster than np.sum(axis=0).
-            np.matmul(a_prev.T, delta, out=self.grad_weights[i])
+            if i == 0 and _is_sparse(a_prev):
+                self.grad_weights[i][...] = a_prev.T @ delta
+            else:
+                np.matmul(a_prev.T, delta, out=self.grad_weights[i])
             np.matmul(ws.ones[:n], delta, out=self.grad_biases[i])
             if i == 0:
                 break
@@ -226,6 +232,11 @@ class MLP:
         a = self.arch
         return (f"MLP(sizes={'-'.join(map(str, a.sizes))}, activation={a.activation!r}, "
                 f"output={a.output!r}, dropout={a.dropout}, params={self.n_params:,}, dtype={a.dtype})")
+
+
+def _is_sparse(x) -> bool:
+    """A scipy sparse matrix or array (it has ``tocsr``; NumPy arrays do not)."""
+    return hasattr(x, "tocsr")
 
 
 def _views(flat: np.ndarray, shapes: list[tuple[int, int]], n_weights: int):

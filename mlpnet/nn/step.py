@@ -49,7 +49,7 @@ class TrainStep:
             # (With ``reduce``, every process must reach it, so the step goes on; the caller
             # sees the non-finite loss, summed over the processes, and stops all of them.)
             return value, 0
-        correct = int(np.count_nonzero(out.argmax(axis=1) == y))
+        correct = int(np.count_nonzero(out.argmax(axis=1) == y)) if loss.task == "classification" else 0
         delta = model.output_delta(len(y))
         loss.delta(out, y, model.grad_output, delta)
         if delta_scale != 1.0:

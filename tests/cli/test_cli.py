@@ -12,7 +12,7 @@ from PIL import Image
 
 from mlpnet.cli import cli
 
-from conftest import make_blobs_npz, small_cli
+from conftest import make_blobs_npz, skip_reason, small_cli
 
 FAST = ("train.epochs=2", "train.batch_size=64", "optimizer.lr=0.01")
 
@@ -288,7 +288,7 @@ def test_export_runs_for_real(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_sweep_runs_for_real(runner, tmp_path):
-    pytest.importorskip("distributed", reason="dask is not installed (pip install 'mlpnet[sweep]')")
+    pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     npz = make_blobs_npz(tmp_path / "small.npz", n_train=300, n_test=60)
     Path("sw.yaml").write_text("method: grid\nmetric: val_accuracy\nparameters:\n  model.hidden: {values: [[8]]}\n")
     r = runner.invoke(cli, ["sweep", "sw.yaml", "--workers", "1",

@@ -127,3 +127,13 @@ def test_predict_json_that_fails_prints_nothing_on_stdout(tmp_path, monkeypatch)
     assert r.stdout == ""
     assert "missing.png" in r.stderr
     json.dumps(r.stderr)  # the error is text on stderr, not a document on stdout
+
+
+def test_resume_help_names_exactly_the_resumable_keys():
+    """``--help`` does not import the trainer (it stays fast), so its list is tested against the one policy."""
+    import re
+
+    from mlpnet.train.loop import RESUMABLE_KEYS
+
+    text = _options("train")["resume"].help
+    assert sorted(k for k in re.findall(r"[a-z_]+\.[a-z_]+", text) if k != "last.npz") == sorted(RESUMABLE_KEYS)

@@ -63,3 +63,16 @@ def test_print_config_shows_the_defaults_table(tmp_path, monkeypatch):
             node = node[part]
         if key != "name":  # the run name is derived from the data
             assert node == default, key
+
+
+def test_csv_options_defaults_are_the_config_defaults():
+    """data/ sits below config/ (it cannot import the table), so its CSV defaults are tested equal to it."""
+    from dataclasses import fields
+
+    from mlpnet.data.csv import CsvOptions
+
+    table = config.DataConfig()
+    for f in fields(CsvOptions):
+        mine = getattr(CsvOptions(), f.name)
+        theirs = getattr(table, f.name)
+        assert (list(mine) if isinstance(mine, tuple) else mine) == theirs, f.name

@@ -78,4 +78,11 @@ def test_point11_every_optional_import_skips_with_a_reason_naming_what_installs_
             for n, line in enumerate(p.read_text().splitlines(), 1)
             if "importorskip(" in line and "reason=" not in line and "def " not in line]
     assert bare == [], "pytest.importorskip without reason= (use skip_reason(module)): " + ", ".join(bare)
+    # tests/ is on sys.path, so a folder there (tests/distributed) is importable as a namespace package:
+    # skipping on "distributed" would then never skip. Name such modules by their full path (dask.distributed).
+    folders = {p.name for p in (REPO / "tests").iterdir() if p.is_dir()}
+    shadowed = [f"{p.relative_to(REPO)}:{n}" for p in (REPO / "tests").rglob("*.py")
+                for n, line in enumerate(p.read_text().splitlines(), 1)
+                for name in re.findall(r'importorskip\("(\w+)"', line) if name in folders]
+    assert shadowed == [], "importorskip of a name that is also a tests/ folder: " + ", ".join(shadowed)
     assert re.fullmatch(r"sklearn is not installed \(pip install 'mlpnet\[sklearn\]'\)", skip_reason("sklearn.datasets"))

@@ -17,7 +17,7 @@ PKG = Path(__file__).resolve().parents[2] / "mlpnet"
 # Lower layers never import higher ones: cli -> (estimator, serve, export, sweep) -> train
 # -> (evaluate, predict, info) -> (config, checkpoint, metrics, plots) -> data -> nn -> NumPy.
 RANK = {
-    "errors": 0, "fileio": 0,
+    "errors": 0, "fileio": 0, "params": 0,
     "nn": 1, "distributed": 1,
     "data": 2,
     "config": 3, "checkpoint": 3, "metrics": 3, "plots": 3,

@@ -66,6 +66,7 @@ def _one_line_error(r, status: int) -> str:
 
 
 @needs_mnist
+@pytest.mark.slow  # the module's digit model trains first
 def test_predict_gives_the_cli_answer_for_the_same_files(client, digit_ckpt, tmp_path):
     x, _ = trained.mnist_t10k()
     rng = np.random.default_rng(0)
@@ -100,6 +101,7 @@ def test_predict_gives_the_cli_answer_for_the_same_files(client, digit_ckpt, tmp
 
 
 @needs_mnist
+@pytest.mark.slow  # the module's digit model trains first
 def test_batch_predict_answers_each_file_and_reports_bad_ones(client):
     x, y = trained.mnist_t10k()
     good = [("file", (f"{k}.png", _png(Image.fromarray(x[9100 + k])), "image/png")) for k in range(3)]
@@ -114,6 +116,7 @@ def test_batch_predict_answers_each_file_and_reports_bad_ones(client):
 
 
 @needs_mnist
+@pytest.mark.slow  # the module's digit model trains first
 def test_health_model_and_openapi(client, digit_ckpt):
     assert client.get("/health").json() == {"status": "ok", "model": str(digit_ckpt)}
     from mlpnet.info import describe
@@ -127,6 +130,7 @@ def test_health_model_and_openapi(client, digit_ckpt):
 
 
 @needs_mnist
+@pytest.mark.slow  # the module's digit model trains first
 def test_page_and_static_files_come_from_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and 'data-testid="canvas"' in page.text and 'data-testid="clear"' in page.text
@@ -141,6 +145,7 @@ def test_page_and_static_files_come_from_the_package(client):
 
 
 @needs_mnist
+@pytest.mark.slow  # the module's digit model trains first
 def test_bad_input_is_a_4xx_one_line_json_error_and_the_server_keeps_serving(client):
     x, _ = trained.mnist_t10k()
     digit = _png(Image.fromarray(x[9200]))
@@ -161,6 +166,7 @@ def test_bad_input_is_a_4xx_one_line_json_error_and_the_server_keeps_serving(cli
 
 
 @needs_mnist
+@pytest.mark.slow  # the module's digit model trains first
 def test_body_over_the_limit_is_413_while_streaming(client):
     # Declared length over the limit: refused before reading.
     assert "limit of 200,000 bytes" in _one_line_error(client.post("/predict", content=b"x" * 300_000), 413)
@@ -296,6 +302,7 @@ def test_port_in_use_is_one_line(tabular_client):
 
 
 @needs_mnist
+@pytest.mark.slow  # the module's digit model trains first
 def test_inference_runs_off_the_event_loop(digit_ckpt, monkeypatch):
     """While one prediction is stuck in its worker thread, /health still answers."""
     import threading

@@ -109,7 +109,7 @@ def test_cli_sweep_file_error_exits_2_on_one_line(tmp_path, small):
 
 @pytest.mark.slow
 def test_local_cluster_sweep_then_rerun_resumes(tmp_path, small, monkeypatch):
-    pytest.importorskip("distributed", reason=skip_reason("distributed"))
+    pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     monkeypatch.chdir(tmp_path)
     sw = _write(tmp_path, RANDOM)
     base = ["--set", "data.dataset=npz", "--set", f"data.path={small}", "--set", "data.val_size=60",
@@ -165,7 +165,7 @@ def test_local_cluster_sweep_then_rerun_resumes(tmp_path, small, monkeypatch):
 
 @pytest.mark.slow
 def test_failing_trial_is_recorded_and_others_go_on(tmp_path, small, monkeypatch):
-    pytest.importorskip("distributed", reason=skip_reason("distributed"))
+    pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     monkeypatch.chdir(tmp_path)
     sw = _write(tmp_path, f"method: grid\nparameters:\n  data.path: {{values: ['{small}', '{tmp_path / 'gone.npz'}']}}\n")
     r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
@@ -187,7 +187,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_external_scheduler_and_worker(tmp_path, small):
-    pytest.importorskip("distributed", reason=skip_reason("distributed"))
+    pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     from mlpnet.sweep import load, run_sweep
 
     port = _free_port()
@@ -227,7 +227,7 @@ def test_external_scheduler_and_worker(tmp_path, small):
 
 @pytest.mark.slow
 def test_unreachable_scheduler_is_one_line(tmp_path, small):
-    pytest.importorskip("distributed", reason=skip_reason("distributed"))
+    pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     sw = _write(tmp_path, RANDOM)
     r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
                                  "--out", str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
@@ -237,7 +237,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path, small):
 
 @pytest.mark.slow
 def test_ctrl_c_keeps_finished_trials(tmp_path, small):
-    pytest.importorskip("distributed", reason=skip_reason("distributed"))
+    pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     import signal
 
     sw = _write(tmp_path, RANDOM.replace("trials: 4", "trials: 8"))
@@ -284,7 +284,7 @@ def test_without_dask_one_line_names_the_extra(tmp_path, small, monkeypatch):
 
 @pytest.mark.slow
 def test_median_rule_stops_a_hopeless_trial(tmp_path, small):
-    pytest.importorskip("distributed", reason=skip_reason("distributed"))
+    pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     from mlpnet.sweep import load, run_sweep
 
     base = _base(small, "train.epochs=3")

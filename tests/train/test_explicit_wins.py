@@ -59,21 +59,12 @@ def test_large_training_set_keeps_auto_baseline():
 
 
 @pytest.mark.parametrize("n", [10, 100, 540, 1000, 2047, 5000])
-def test_estimator_uses_the_same_sizing_policy(n, monkeypatch):
-    seen = {}
-    real = sizing.plan
-
-    def spy(*args, **kwargs):
-        seen["plan"] = real(*args, **kwargs)
-        return seen["plan"]
-
-    import mlpnet.estimator as est
-
-    monkeypatch.setattr(est, "plan", spy)
+def test_estimator_sizes_as_scikit_learn_and_keeps_explicit_values(n):
+    """The estimators take scikit-learn's parameters with their meanings (issue 20): batch_size
+    "auto" is min(200, n) and max_iter epochs, not the CLI's small-data policy; explicit values win."""
     cfg = MLPClassifier()._config(n)
-    assert cfg.train.batch_size == seen["plan"].batch_size and cfg.train.epochs == seen["plan"].epochs
-    # an explicit estimator parameter is kept
-    cfg = MLPClassifier(epochs=3, batch_size=7)._config(n)
+    assert (cfg.train.batch_size, cfg.train.epochs) == (min(200, n), 200)
+    cfg = MLPClassifier(max_iter=3, batch_size=7)._config(n)
     assert (cfg.train.epochs, cfg.train.batch_size) == (3, min(7, n))
 
 

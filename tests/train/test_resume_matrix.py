@@ -42,8 +42,13 @@ def _args(npz: Path, out: Path, extra) -> list[str]:
     return ["train", "--out", str(out), *[a for k in keys for a in ("--set", k)]]
 
 
-@pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("opt", list(MATRIX))
+FAST_CASES = {("sgd-plain", "batch1"), ("sgd-nesterov-weight-decay", "batch32-dropout-cosine"),
+              ("adamw", "batch32-dropout-cosine")}
+"""The cases the fast tier keeps (the seed config's path, and every SGD and AdamW option at once); the rest are slow."""
+
+
+@pytest.mark.parametrize("opt, shape", [pytest.param(o, s, id=f"{o}-{s}", marks=() if (o, s) in FAST_CASES
+                                                     else pytest.mark.slow) for o in MATRIX for s in SHAPES])
 def test_sgd_resume_is_bit_identical_for_every_optimizer_and_option(tmp_path, monkeypatch, opt, shape):
     npz = make_blobs_npz(tmp_path / "blobs.npz", n_train=400, n_test=50)
     extra = MATRIX[opt] + SHAPES[shape]
