@@ -88,3 +88,14 @@ def test_random_yaml_text(tmp_path_factory, text):
         config.load(p)
     except ConfigError as err:
         assert str(err).startswith(str(p))
+
+
+def test_a_nul_in_a_path_is_a_config_error():
+    # Found by the property test above once it drew from every key: Path.resolve raised ValueError.
+    for key in ("data.path", "data.test_path"):
+        try:
+            config.load(None, [f"{key}=a\x00b"])
+        except ConfigError as err:
+            assert "NUL" in str(err) and key in str(err)
+        else:
+            raise AssertionError(f"{key} with a NUL was accepted")
