@@ -19,8 +19,8 @@ from typing import Any, Literal, Union
 import yaml
 
 from .data.augment import INTERPOLATIONS
-from .data.csv import MISSING_MODES
-from .data.load import FORMATS, NEEDS_PATH
+from .data.csv import DECIMALS, MISSING_MODES
+from .data.formats import FORMATS, NEEDS_PATH
 from .errors import ConfigError
 from .fileio import read_yaml
 from .metrics import DIRECTION
@@ -93,6 +93,8 @@ class DataConfig:
                                                  "nor the label (an id, free text), by name or index")
     missing: str = _opt("error", choices=MISSING_MODES, help="CSV: a missing value is an error naming line "
                         "and column, drops its row, or takes the training mean")
+    decimal: str = _opt("auto", choices=DECIMALS, help="CSV: the decimal mark, '.' or ','; auto detects a "
+                        "decimal comma (5,1 in a file separated by ; or tab)")
     test_path: str | None = _opt(None, path=True, help="CSV: a separate test file (else data.test_size is "
                                  "held out)")
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True, help="CSV and folders without "
@@ -310,7 +312,8 @@ def load(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
     """
     raw = read_yaml(Path(path)) if path is not None else {}
     source = str(path) if path is not None else "the defaults"
-    cfg = apply_overrides(from_dict(raw, source), overrides)
+    user = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    cfg = apply_overrides(from_dict(raw, source), _dataset_from_path(user, overrides))
     if cfg.name is None:
         cfg.name = default_name(cfg, path)
     return cfg
@@ -327,7 +330,20 @@ def stored_config(raw: dict, path, overrides=(), *, allowed: str | tuple[str, ..
         if bad:
             raise ConfigError(f"--set {_printable(bad[0])}: {what} can only change {allowed}* keys")
         allowed = None
-    return apply_overrides(from_dict(_upgrade(raw), f"{path} (stored config)"), list(overrides), allowed=allowed)
+    overrides = _dataset_from_path({}, list(overrides)) if allowed is None else list(overrides)
+    return apply_overrides(from_dict(_upgrade(raw), f"{path} (stored config)"), overrides, allowed=allowed)
+
+
+def _dataset_from_path(user: dict, overrides: list[str]) -> list[str]:
+    """``overrides`` plus ``data.dataset=auto`` when the user names ``data.path`` but no ``data.dataset``.
+
+    ``user`` is the ``data`` section the user wrote (empty for the built-in default or a
+    stored config). The format is then inferred from the path when the data is loaded
+    (``mlpnet.data`` ``infer_format``), and a note says what was inferred."""
+    keys = {o.partition("=")[0].strip() for o in overrides}
+    if ("data.path" in keys or "path" in user) and "data.dataset" not in keys and "dataset" not in user:
+        return [*overrides, "data.dataset=auto"]
+    return list(overrides)
 
 
 def _upgrade(raw: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,8 @@ class Evaluation:
     scale: float
     input: InputSpec
     checkpoint: Path
+    notes: list[str] = field(default_factory=list)
+    """What loading the data guessed or repaired (an inferred format, a decimal comma...)."""
 
 
 def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[str] = (), *,
@@ -57,7 +59,8 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     """
     ckpt = checkpoint.load(path)
     cfg = stored_config(ckpt.meta.config, path, overrides, allowed="data.", what="evaluate")
-    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=ckpt.input.stats or None)
+    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=ckpt.input.stats or None,
+                   like=ckpt.input)
     model = ckpt.model
     if ds.n_features != model.arch.sizes[0]:
         raise DataError(f"{cfg.data.path or cfg.data.dataset}: samples have {ds.n_features} features but the "
@@ -70,7 +73,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     acc = Accumulator(len(ckpt.classes))
     acc.update(probs, part.y, losses.get(cfg.loss).value(probs, part.y))
     return Evaluation(report=acc.result(ckpt.classes), probs=probs, split=part, scale=ds.scale,
-                      input=ckpt.input, checkpoint=Path(path))
+                      input=ckpt.input, checkpoint=Path(path), notes=list(ds.notes))
 
 
 def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:

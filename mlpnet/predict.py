@@ -60,18 +60,27 @@ class Results:
     image_model: bool = False
 
 
-def expand_inputs(items: list[str]) -> tuple[list[Path], list[str]]:
-    """Files as given, directories' images (sorted), and glob patterns the shell left unexpanded.
+def expand_inputs(items: list[str], tabular: bool = False) -> tuple[list[Path], list[str], list[str]]:
+    """Files as given, folders' inputs (sorted), and glob patterns the shell left unexpanded.
 
-    Returns the paths and one error line per item that matched nothing.
+    A folder means the files the model reads: its images (its ``.csv`` files for a
+    tabular model); other files in it (a ``labels.csv``, notes) are skipped, and counted
+    in a note. Returns the paths, one error line per item that matched nothing, and notes.
     """
-    paths, errors = [], []
+    paths, errors, notes = [], [], []
+    wanted = {".csv"} if tabular else IMAGE_SUFFIXES
     for item in items:
         p = Path(item)
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | {".csv"})
+            files = sorted(f for f in p.iterdir() if f.is_file())
+            found = [f for f in files if f.suffix.lower() in wanted]
+            other = [f for f in files if f.suffix.lower() not in wanted]
+            what = "CSV files" if tabular else "images"
             if not found:
-                errors.append(f"{p}: no images in this folder")
+                errors.append(f"{p}: no {what} in this folder")
+            elif other:
+                shown = ", ".join(f.name for f in other[:3]) + (", ..." if len(other) > 3 else "")
+                notes.append(f"{p}: skipped {len(other)} file(s) that are not {what} ({shown})")
             paths.extend(found)
         elif not p.exists() and glob.has_magic(item):
             matched = sorted(Path(m) for m in glob.glob(item))
@@ -80,7 +89,7 @@ def expand_inputs(items: list[str]) -> tuple[list[Path], list[str]]:
             paths.extend(matched)
         else:
             paths.append(p)  # a missing file is reported when it is read
-    return paths, errors
+    return paths, errors, notes
 
 
 def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
@@ -101,7 +110,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
     ckpt = checkpoint.load(model_path)
     spec = ckpt.input
     res = Results(image_model=spec.kind == "image")
-    paths, res.errors = expand_inputs(items)
+    paths, res.errors, res.notes = expand_inputs(items, tabular=spec.kind == "table")
     rows, names, row_ids, ids = [], [], [], []
     for path in paths:
         try:
@@ -141,7 +150,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
 def _csv_rows(path: Path, spec: InputSpec) -> csv_data.Rows:
     """Raw inputs (n, d) for the rows of a CSV file, with their ids: features, or 784 pixels."""
     if spec.kind == "table":
-        return csv_data.read_rows(path, spec.csv, spec.features)
+        return csv_data.read_rows(path, spec.csv, spec.features, positional=bool(spec.positional))
     if spec.channels == 1 and (spec.height, spec.width) == (28, 28):
         return csv_data.read_pixel_rows(path)  # Kaggle's test.csv: 784 pixel columns, one image per row
     raise DataError(f"{path}: this model reads {spec.height}x{spec.width} images, not CSV rows")

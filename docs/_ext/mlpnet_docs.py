@@ -55,23 +55,28 @@ def config_rows() -> list[dict]:
 
 
 class ConfigTable(SphinxDirective):
-    """A table of every config key: type, default, allowed values and meaning."""
+    """Every config key, grouped by section: type, default, allowed values and meaning.
+
+    A definition list rather than a table: five columns with keys as long as
+    ``data.augment.interpolation`` do not fit the page width.
+    """
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 22 14 12 16 36", "   :class: config-keys", "",
-                 "   * - key", "     - type", "     - default", "     - allowed", "     - meaning"]
+        lines: list[str] = []
+        group = None
         for row in config_rows():
-            lines += [f"   * - .. _config-{row['key']}:", "",
-                      f"       ``{row['key']}``",
-                      f"     - {_cell(row['type'])}",
-                      f"     - {_literal(row['default'])}",
-                      f"     - {_cell(_quote_names(row['allowed'])) if row['allowed'] else 'any'}",
-                      f"     - {_cell(_quote_names(row['help']))}"]
-        return self._parse(lines)
-
-    def _parse(self, lines: list[str]) -> list[nodes.Node]:
+            prefix = row["key"].rpartition(".")[0]
+            if prefix != group:
+                group = prefix
+                lines += [f".. rubric:: ``{prefix}``" if prefix else ".. rubric:: top level", ""]
+            allowed = _cell(_quote_names(row["allowed"])) if row["allowed"] else "any " + row["type"]
+            lines += [f"``{row['key']}``",
+                      f"   {_cell(row['type'])}; default {_literal(row['default'])}; allowed: {allowed}",
+                      "",
+                      f"   {_cell(_quote_names(row['help']))}",
+                      ""]
         node = nodes.section()
         node.document = self.state.document
         self.state.nested_parse(StringList(lines, source="mlpnet.config.schema_rows()"), self.content_offset, node)

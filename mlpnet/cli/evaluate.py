@@ -31,6 +31,8 @@ def evaluate(model_path, split, overrides, as_json, plots_dir):
     if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
         raise MlpnetError(f"{plots_dir}: --plots needs a folder, and this is a file")
     ev = evaluate_checkpoint(model_or_latest(model_path), split, list(overrides))
+    for note in ev.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.report.to_dict()}))
     else:

@@ -1,6 +1,6 @@
 """The data layer: one module per format, all returning one :class:`Dataset` type.
 
-``load`` (in ``load.py``) reads ``data.dataset`` from the registry ``FORMATS``;
+``load`` (in ``formats.py``) reads ``data.dataset`` from the registry ``FORMATS``;
 ``named`` holds the catalog of named datasets, ``locate`` and ``download`` find or fetch
 their files, ``holdout`` draws the test and validation splits, ``transforms`` scales and
 standardizes inputs, ``batching`` assembles training batches and ``images`` decodes and
@@ -9,7 +9,7 @@ normalises people's images. This package never imports ``mlpnet.train`` or ``mlp
 
 from .batching import Batcher
 from .dataset import MNIST_INPUT, Dataset, Split
+from .formats import FORMATS, load
 from .holdout import split_validation, train_seed
-from .load import FORMATS, load
 
 __all__ = ["Batcher", "Dataset", "FORMATS", "MNIST_INPUT", "Split", "load", "split_validation", "train_seed"]

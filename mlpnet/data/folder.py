@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 
-def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
+         like: dict | None = None) -> Dataset:
     """``root/<class>/*.png``, or ``root/train/<class>/...`` plus ``root/test/<class>/...``."""
     root = Path(cfg.path)
     if not root.is_dir():

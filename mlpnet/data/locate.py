@@ -116,6 +116,10 @@ def load_idx_dir(path: str | os.PathLike[str]) -> Split:
     path = Path(path).expanduser()
     files = find_files(path)
     if any(f is None for f in files):
+        if path.is_file():
+            raise DataError(f"{path}: a file, but this dataset is a folder of the four MNIST-layout IDX files; "
+                            "set data.dataset to the file's format (csv, npz), or leave data.dataset out and "
+                            "mlpnet infers it")
         if not path.is_dir():
             raise DataError(f"{path}: no such folder")
         absent = ", ".join(f for f, p in zip(FILES, files) if p is None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DownloadError
+from ..errors import DataError, DownloadError
 from .dataset import Dataset, image_dataset
 from .locate import SAMPLES, cache_home, load_idx_dir, load_named, load_sample
 
@@ -34,11 +34,16 @@ CATALOG: dict[str, NamedDataset] = {d.name: d for d in (
 """The catalog of named datasets; where their files are published is in ``download.DATASETS``."""
 
 
-def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
+         like: dict | None = None) -> Dataset:
     """A named dataset, from the first folder that holds it (downloaded if none does)."""
     entry = CATALOG[cfg.dataset]
     notes = []
     if entry.name in SAMPLES:
+        if cfg.path is not None:  # never read the shipped sample while the user named other data
+            raise DataError(f"{cfg.path}: data.path names other data, but data.dataset {entry.name} is shipped "
+                            "inside mlpnet and reads no path; set data.dataset (csv, npz, folder, idx), or leave "
+                            "it out and mlpnet infers it from the path")
         x_tr, y_tr, x_te, y_te = load_sample(entry.name)
     else:
         try:
@@ -61,7 +66,8 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     return ds
 
 
-def load_idx(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+def load_idx(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
+             like: dict | None = None) -> Dataset:
     """The four IDX files in the folder ``data.path``; classes are the label digits."""
     x_tr, y_tr, x_te, y_te = load_idx_dir(Path(cfg.path))
     return image_dataset(x_tr, y_tr, x_te, y_te, None, cfg.path)

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from ..config import DataConfig
 
 
-def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False) -> Dataset:
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
+         like: dict | None = None) -> Dataset:
     """The dataset in the ``.npz`` file ``data.path``."""
     return read_npz(Path(cfg.path))
 

@@ -105,6 +105,9 @@ class InputSpec:
     csv : dict or None
         The training CSV file's schema (columns, categories, missing-value mode), when
         the model was trained from a CSV file.
+    positional : bool or None
+        True for a table fitted on a bare array (no real column names): a CSV file's
+        columns are then read by position, whatever its header says.
     mean, std : ndarray (n_features,) or None
         Standardization statistics of a table's training split.
     extra : dict
@@ -119,6 +122,7 @@ class InputSpec:
     preprocess: str | None = None
     features: list[str] | None = None
     csv: dict | None = None
+    positional: bool | None = None
     mean: np.ndarray | None = field(default=None, repr=False)
     std: np.ndarray | None = field(default=None, repr=False)
     extra: dict = field(default_factory=dict, repr=False)

@@ -324,7 +324,8 @@ def load(path: str | Path):
     est.best_epoch_ = int(meta.best.get("epoch", meta.epoch) or 0)
     est.config_ = cfg
     names = spec.columns if spec.kind == "table" else None
-    if names and not all(f.startswith("x") and f[1:].isdigit() for f in names):
+    named = not spec.positional and (spec.csv is None or spec.csv.get("header", True))
+    if names and named and not all(f.startswith("x") and f[1:].isdigit() for f in names):
         est.feature_names_in_ = np.asarray(names, dtype=object)
     est.model_ = ckpt.model
     est._dtype = np.dtype(np.float32)

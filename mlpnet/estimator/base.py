@@ -33,8 +33,8 @@ from ..data.spec import InputSpec
 from ..errors import DataError
 from ..nn import MLP, Architecture, activations, losses, optimizers
 from ..train.stochastic import Progress, Settings, fit_epochs
-from .checks import (_check_weights, _check_X, _fit_stats, _float64_copy, _holdout, _input_info, _seed,
-                     _threads)
+from .checks import (_check_weights, _check_X, _feature_names, _fit_stats, _float64_copy, _holdout, _input_info,
+                     _listed, _mappings, _seed, _threads)
 
 try:  # scikit-learn is optional: derive from its base classes when it is there
     from sklearn.base import BaseEstimator as _Base
@@ -393,6 +393,7 @@ class _MLP(_Base):
     def _outputs(self, X) -> np.ndarray:
         """Network outputs ``(n, n_out)`` for raw inputs in the training data's form."""
         self._check_fitted()
+        X = self._align_columns(X)
         spec = self.input_
         if spec.kind == "table" and spec.csv is not None and not spec.csv.get("image"):
             try:  # a CSV model reads raw rows: words and missing values as its file had them
@@ -445,11 +446,43 @@ class _MLP(_Base):
         return [b.copy() for b in self.model_.biases]
 
     def _set_feature_names(self, X) -> None:
-        names = getattr(X, "columns", None)
-        if names is not None and all(isinstance(c, str) for c in names):
-            self.feature_names_in_ = np.asarray(list(names), dtype=object)
+        names = _feature_names(X)
+        if names is not None:
+            self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+
+    def _align_columns(self, X):
+        """``X`` with its columns in the order seen in ``fit``, matched by name when both sides have names.
+
+        As scikit-learn, warns when names appear or disappear between ``fit`` and now; unlike
+        it, a DataFrame whose columns are the fitted ones in another order is reordered
+        rather than refused (the columns are matched by name, as in a CSV file).
+        """
+        given = _feature_names(X)
+        fitted = getattr(self, "feature_names_in_", None)
+        cls = type(self).__name__
+        if given is None or fitted is None:
+            if given is not None:
+                warnings.warn(f"X has feature names, but {cls} was fitted without feature names", UserWarning,
+                              stacklevel=4)
+            elif fitted is not None and not _mappings(X):
+                warnings.warn(f"X does not have valid feature names, but {cls} was fitted with feature names",
+                              UserWarning, stacklevel=4)
+            return X
+        given, fitted = [str(g) for g in given], [str(f) for f in fitted]
+        if given == fitted:
+            return X
+        unseen = [g for g in given if g not in fitted]
+        missing = [f for f in fitted if f not in given]
+        twice = sorted({g for g in given if given.count(g) > 1})
+        if unseen or missing or twice:
+            parts = ([f"unseen at fit time: {_listed(unseen)}"] * bool(unseen)
+                     + [f"seen at fit time, yet now missing: {_listed(missing)}"] * bool(missing)
+                     + [f"given twice: {_listed(twice)}"] * bool(twice))
+            raise ValueError(f"The feature names should match those that were passed during fit; feature names "
+                             f"{'; '.join(parts)} (fitted on {_listed(fitted)})")
+        return X[fitted]  # same names, another order: match them by name
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

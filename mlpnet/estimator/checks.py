@@ -155,8 +155,10 @@ def _input_info(x, kind: str, names) -> dict:
         if side != 28 or side * side != x.shape[1]:
             info["preprocess"] = "resize"
         return info
-    features = list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])]
-    info = {"kind": "tabular", "features": [str(f) for f in features]}
+    if names is None:  # no real names: a CSV's columns are read by position (its header is not checked)
+        info = {"kind": "table", "features": [f"x{i}" for i in range(x.shape[1])], "positional": True}
+    else:
+        info = {"kind": "table", "features": [str(f) for f in names]}
     if hasattr(x, "tocsr"):
         info["sparse"] = True
     return info
@@ -190,3 +192,33 @@ def _float64_copy(model: MLP) -> MLP:
 def _json_labels(classes: np.ndarray) -> list:
     """Labels as JSON values that load back as the same NumPy type (ints stay ints)."""
     return [c.item() if hasattr(c, "item") else c for c in classes]
+
+
+def _mappings(X) -> bool:
+    """Rows given as mappings (column name -> value): named, though not a DataFrame."""
+    return isinstance(X, (list, tuple)) and len(X) > 0 and isinstance(X[0], dict)
+
+
+def _is_frame(X) -> bool:
+    return hasattr(X, "columns") and hasattr(X, "iloc")
+
+
+def _feature_names(X) -> np.ndarray | None:
+    """A DataFrame's column names (object array) when every one is a string, else None (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not _is_frame(X):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    strings = [isinstance(c, str) for c in names]
+    if names.size and all(strings):
+        return names
+    if any(strings):
+        kinds = sorted({type(c).__name__ for c in names})
+        raise TypeError(f"Feature names are only supported if all input features have string names, but your "
+                        f"input has {kinds} as feature name / column name types; convert them all to strings "
+                        "with X.columns = X.columns.astype(str)")
+    return None
+
+
+def _listed(names: list[str], most: int = 8) -> str:
+    return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")

@@ -10,6 +10,8 @@ takes well under a millisecond for one digit, while preprocessing runs in parall
 
 from __future__ import annotations
 
+import warnings
+
 import base64
 import io
 import threading

@@ -75,7 +75,7 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     ``resume_overrides`` applied to the keys in ``RESUMABLE_KEYS``. A directory that
     already holds a model is refused unless ``resume`` continues it or ``overwrite`` is set.
     With ``out_dir`` None nothing is written (the Python API); ``dataset`` then gives data
-    already prepared by :func:`mlpnet.data.load.prepare` instead of loading ``cfg.data``.
+    already prepared by :func:`mlpnet.data.formats.prepare` instead of loading ``cfg.data``.
     ``callbacks`` run after every epoch (see :data:`EpochCallback`).
 
     Raises

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlpnet.data import csv as tabular
+from mlpnet.data.csv import parse as tabular  # the module holding both parsers
 from mlpnet.errors import DataError
 from mlpnet.data.csv import read_csv, read_feature_csv
 from mlpnet.data.transforms import Standardizer

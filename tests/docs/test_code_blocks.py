@@ -6,7 +6,8 @@ white), ``shoe.jpg``, ``iris.csv`` (150 rows: four measurements and ``species``)
 of images ``shapes/`` (``circle/``, ``square/``), ``sweep.yaml`` (a grid of two learning
 rates) and a small model trained on the shipped digits in ``runs/latest``:
 
-- ```` ```python ```` blocks run, all blocks of a page in one namespace;
+- ```` ```python ```` blocks run, all blocks of a page in one namespace (a block of
+  ``>>>`` lines is a doctest: each output must match what the page shows);
 - every line of a ```` ```console ```` block that starts with ``mlpnet`` runs through
   click's ``CliRunner`` and must exit 0 (``train`` and ``sweep`` with ``train.epochs=1``
   and ``train.min_steps=0`` to stay fast; ``serve`` never returns and is tested in the
@@ -20,6 +21,7 @@ rates) and a small model trained on the shipped digits in ``runs/latest``:
 
 from __future__ import annotations
 
+import doctest
 import gzip
 import os
 import re
@@ -176,11 +178,24 @@ def sandbox(template, tmp_path, monkeypatch) -> Path:
 
 def _run_python(block: Block, namespace: dict, where: str) -> None:
     try:
+        if block.text.lstrip().startswith(">>>"):
+            _run_doctest(block, namespace, where)
+            return
         exec(compile(block.text, where, "exec"), namespace)
     except ModuleNotFoundError as err:
         if (err.name or "").split(".")[0] in OPTIONAL:
             pytest.skip(f"{where}: needs the optional {err.name}")
         raise
+
+
+def _run_doctest(block: Block, namespace: dict, where: str) -> None:
+    """A ``>>>`` session: every example must print what the page shows (whitespace-insensitive)."""
+    flags = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+    test = doctest.DocTestParser().get_doctest(block.text, namespace, where, where, block.line)
+    out: list[str] = []
+    runner = doctest.DocTestRunner(optionflags=flags)
+    runner.run(test, out=out.append, clear_globs=False)
+    assert not runner.failures, "".join(out)
 
 
 def _run_console(block: Block, where: str) -> None:
@@ -235,3 +250,10 @@ def test_blocks_are_found() -> None:
     assert any(b.lang == "yaml" and b.caption == "lr.yaml" and b.text.startswith("method:") for b in found)
     assert any(b.lang == "console" and "mlpnet sweep lr.yaml" in b.text for b in found)
     assert all(b.lang != "{toctree}" for b in found)
+
+
+def test_doctest_blocks_compare_their_output() -> None:
+    """A ``>>>`` block whose printed output differs from the page fails."""
+    _run_doctest(Block("python", ">>> 1 + 1\n2\n", 1), {}, "page.md:1")
+    with pytest.raises(AssertionError, match="Expected"):
+        _run_doctest(Block("python", ">>> 1 + 1\n3\n", 1), {}, "page.md:1")

@@ -146,7 +146,7 @@ def test_layers_are_packages_with_a_docstring(layer):
 # -- one home per thing (issue 19) -----------------------------------------------------------
 
 MAX_LINES = 600
-OVER_LIMIT_TODAY = {"data/csv.py"}
+OVER_LIMIT_TODAY: set[str] = set()
 """Modules still over the limit, each being split; remove a name once its split lands."""
 
 
