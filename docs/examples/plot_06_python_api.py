@@ -30,9 +30,9 @@ X_train, y_train, X_test, y_test = X[:8000], y[:8000], X[8000:], y[8000:]
 # %%
 # Fit
 # ---
-# ``val_size=0.1`` holds out 800 digits to choose the best epoch; ``epochs=5`` keeps
-# this example short (left unset, it trains at least 20 epochs and 2,000 updates).
-clf = mlpnet.MLPClassifier(hidden=(128, 64), epochs=5, batch_size=64, random_state=0)
+# 10% of the training digits (800) are held out to choose the best epoch; ``max_iter=5``
+# (epochs) keeps this example short.
+clf = mlpnet.MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=5, batch_size=64, random_state=0)
 clf.fit(X_train, y_train)
 print(clf)
 print("test accuracy:", clf.score(X_test, y_test))
@@ -41,19 +41,15 @@ print("best epoch:", clf.best_epoch_, "of", len(clf.history_))
 # %%
 # The history
 # -----------
-# ``history_`` holds one dict per epoch (losses, accuracies, learning rate, seconds):
-# a list that pandas turns into a table with ``pd.DataFrame(clf.history_)``.
+# ``history_`` holds one dict per epoch (``epoch``, ``train_loss``, ``val_loss``): a list
+# that pandas turns into a table with ``pd.DataFrame(clf.history_)``.
 epochs = [h["epoch"] for h in clf.history_]
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
-ax1.plot(epochs, [h["train_loss"] for h in clf.history_], marker="o", label="training")
-ax1.plot(epochs, [h["val_loss"] for h in clf.history_], marker="o", label="validation")
-ax1.set_ylabel("loss")
-ax2.plot(epochs, [h["train_accuracy"] for h in clf.history_], marker="o", label="training")
-ax2.plot(epochs, [h["val_accuracy"] for h in clf.history_], marker="o", label="validation")
-ax2.set_ylabel("accuracy")
-for ax in (ax1, ax2):
-    ax.set_xlabel("epoch")
-    ax.legend()
+fig, ax = plt.subplots(figsize=(5, 3.2))
+ax.plot(epochs, [h["train_loss"] for h in clf.history_], marker="o", label="training")
+ax.plot(epochs, [h["val_loss"] for h in clf.history_], marker="o", label="validation")
+ax.set_xlabel("epoch")
+ax.set_ylabel("loss")
+ax.legend()
 fig.tight_layout()
 plt.show()
 
