@@ -186,6 +186,7 @@ def test_augmenting_tabular_data_is_a_clear_error(tmp_path):
     assert "Traceback" not in res.output and not out.exists()
 
 
+@pytest.mark.slow  # it times things
 def test_augmentation_costs_little_next_to_a_training_step():
     """Shift + rotation + scale for a batch of 128: well under the time of the step it feeds.
 
