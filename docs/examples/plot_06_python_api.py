@@ -3,7 +3,7 @@ Training from Python
 ====================
 
 The notebook way: arrays in, a fitted estimator out. :class:`mlpnet.MLPClassifier`
-trains with the same loop, input transforms and checkpoints as ``mlpnet train``; here
+takes scikit-learn's parameters and writes the same checkpoints as ``mlpnet train``; here
 on the shipped digits as a NumPy array of raw pixels (0-255), which it scales by 1/255
 exactly as the command line does. With scikit-learn installed the same object works in
 ``Pipeline``, ``GridSearchCV`` and ``cross_val_score``.
@@ -30,26 +30,30 @@ X_train, y_train, X_test, y_test = X[:8000], y[:8000], X[8000:], y[8000:]
 # %%
 # Fit
 # ---
-# 10% of the training digits (800) are held out to choose the best epoch; ``max_iter=5``
-# (epochs) keeps this example short.
-clf = mlpnet.MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=5, batch_size=64, random_state=0)
+# scikit-learn's parameters with their meanings: ``early_stopping=True`` holds out
+# ``validation_fraction=0.1`` (800 digits) and keeps the best validation score;
+# ``max_iter=8`` keeps this example short.
+clf = mlpnet.MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=8, batch_size=64, early_stopping=True,
+                           random_state=0)
 clf.fit(X_train, y_train)
 print(clf)
 print("test accuracy:", clf.score(X_test, y_test))
-print("best epoch:", clf.best_epoch_, "of", len(clf.history_))
+print("epochs:", clf.n_iter_, "best validation accuracy:", clf.best_validation_score_)
 
 # %%
-# The history
-# -----------
-# ``history_`` holds one dict per epoch (``epoch``, ``train_loss``, ``val_loss``): a list
-# that pandas turns into a table with ``pd.DataFrame(clf.history_)``.
-epochs = [h["epoch"] for h in clf.history_]
-fig, ax = plt.subplots(figsize=(5, 3.2))
-ax.plot(epochs, [h["train_loss"] for h in clf.history_], marker="o", label="training")
-ax.plot(epochs, [h["val_loss"] for h in clf.history_], marker="o", label="validation")
-ax.set_xlabel("epoch")
-ax.set_ylabel("loss")
-ax.legend()
+# The curves
+# ----------
+# ``loss_curve_`` holds the training loss of each epoch, ``validation_scores_`` the
+# validation accuracy, as in scikit-learn.
+epochs = range(1, len(clf.loss_curve_) + 1)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+ax1.plot(epochs, clf.loss_curve_, marker="o", label="training")
+ax1.set_ylabel("loss")
+ax2.plot(epochs, clf.validation_scores_, marker="o", label="validation")
+ax2.set_ylabel("accuracy")
+for ax in (ax1, ax2):
+    ax.set_xlabel("epoch")
+    ax.legend()
 fig.tight_layout()
 plt.show()
 
