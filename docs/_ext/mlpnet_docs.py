@@ -96,7 +96,7 @@ def _tiny_checkpoint() -> tuple[str, dict]:
     x = rng.normal(size=(64, 4)).astype("float32")
     y = np.where(x[:, 0] > 0, "yes", "no")
     folder = Path(tempfile.mkdtemp(prefix="mlpnet-docs-"))
-    path = mlpnet.MLPClassifier(hidden=(8,), epochs=2, random_state=0).fit(x, y).save(folder / "model.npz")
+    path = mlpnet.MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(x, y).save(folder / "model.npz")
     with np.load(path, allow_pickle=False) as ck:
         meta = json.loads(str(ck["__meta__"]))
         arrays = {k: ck[k].shape for k in ck.files if k != "__meta__"}
