@@ -57,7 +57,8 @@ needs_mnist = pytest.mark.skipif(real_mnist_dir() is None, reason="real MNIST di
 
 
 EXTRA_OF = {"sklearn": "sklearn", "matplotlib": "plot", "starlette": "serve", "uvicorn": "serve",
-            "multipart": "serve", "onnx": "onnx", "distributed": "sweep", "dask": "sweep", "mpi4py": "mpi",
+            "multipart": "serve", "httptools": "serve", "prometheus_client": "serve", "onnx": "onnx",
+            "distributed": "sweep", "dask": "sweep", "mpi4py": "mpi",
             "torch": "bench", "pytest": "test", "hypothesis": "test", "httpx": "test", "onnxruntime": "test",
             "playwright": "test"}
 """Which extra of pyproject.toml installs each optional module (pandas and scipy belong to none)."""

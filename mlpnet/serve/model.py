@@ -3,9 +3,9 @@
 The checkpoint is read once; answers go through its input spec and
 :meth:`~mlpnet.checkpoint.Checkpoint.predict_proba`, as in ``mlpnet predict`` and
 :func:`mlpnet.load` (images first through :meth:`~mlpnet.data.spec.InputSpec.image`). Only NumPy and Pillow here; the web layer
-(:mod:`mlpnet.serve.app`) calls these methods from worker threads. Preprocessing is
-thread-safe; the forward pass reuses the network's buffers, so it runs under a lock (it
-takes well under a millisecond for one digit, while preprocessing runs in parallel).
+(:mod:`mlpnet.serve.app`) calls these methods on its event loop, or from worker threads for
+large inputs. Preprocessing is thread-safe; the forward pass reuses the network's buffers,
+so it runs under a lock (it takes well under a millisecond for one digit).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import base64
 import io
 import threading
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -46,7 +47,7 @@ class Served:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.checkpoint = checkpoint.load(self.path)  # the one read of the file
-        self.description = info.describe_checkpoint(self.checkpoint, self.path)
+        self.description = _public(info.describe_checkpoint(self.checkpoint, self.path.name))
         self.input = self.checkpoint.input
         self.classes: list[str] = list(self.checkpoint.classes)
         self.kind = self.input.kind
@@ -54,6 +55,8 @@ class Served:
         # The form and the rows use the CSV file's own columns (before one-hot encoding).
         self.features: list[str] = self.input.columns
         self._lock = threading.Lock()
+        self.observe_batch: Callable[[int], None] = lambda n: None
+        """Told the number of inputs of every forward pass (the server's batch-size metric)."""
 
     # -- answers -------------------------------------------------------------------------
 
@@ -65,6 +68,7 @@ class Served:
 
     def _forward(self, x, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
         """Probabilities for raw rows ``x`` and, if asked, each hidden layer's values ``(n, width)``."""
+        self.observe_batch(len(x))
         with self._lock:
             probs = self.checkpoint.predict_proba(x)
             hidden = self.checkpoint.hidden(x) if activations else []
@@ -78,19 +82,40 @@ class Served:
         ``pixels``, as a flat list of uint8 values), and with ``activations`` each hidden
         layer's values scaled by its largest magnitude (so within [-1, 1]).
         """
+        img = self._image(data, name)
+        probs, hidden = self._forward(img.reshape(1, -1), activations)
+        return self._image_answer(img, probs[0], [h[0] for h in hidden], pixels)
+
+    def predict_images(self, files: list[tuple[str, bytes]]) -> list[dict]:
+        """``{file, ...answer}`` or ``{file, error}`` for each ``(name, bytes)``.
+
+        One forward pass per image, as /predict does: a batch's BLAS kernels round differently
+        in the last bits, and the answers are to be the same whichever endpoint is asked.
+        """
+        out = []
+        for name, data in files:
+            try:
+                out.append({"file": name, **self.predict_image(data, name)})
+            except MlpnetError as err:
+                out.append({"file": name, "error": " ".join(str(err).split())})
+        return out
+
+    def _image(self, data: bytes, name: str) -> np.ndarray:
         if self.kind == "table":
             raise BadInput(f"this model reads rows of {len(self.features)} features, not images; "
                            'send JSON {"rows": [[...]]}')
-        img = self.input.image(images.load_image_bytes(data, name), name=name)
-        probs, hidden = self._forward(img.reshape(1, -1), activations)
-        out = self.answer(probs[0])
+        return self.input.image(images.load_image_bytes(data, name), name=name)
+
+    def _image_answer(self, img: np.ndarray, probs: np.ndarray, hidden: list[np.ndarray] | None = None,
+                      pixels: bool = False) -> dict:
+        out = self.answer(probs)
         png = io.BytesIO()
         Image.fromarray(img).save(png, format="PNG", compress_level=1)
         out["input"] = {"shape": list(img.shape), "png": base64.b64encode(png.getvalue()).decode("ascii")}
         if pixels:
             out["input"]["pixels"] = img.reshape(-1).tolist()
-        if activations:
-            out["activations"] = [_unit_scale(h[0]) for h in hidden]
+        if hidden:
+            out["activations"] = [_unit_scale(h) for h in hidden]
         return out
 
     def predict_rows(self, rows: object) -> list[dict]:
@@ -105,6 +130,17 @@ class Served:
         except (DataError, ValueError) as err:
             raise BadInput(str(err)) from None
         return [self.answer(p) for p in probs]
+
+
+def _public(description: dict) -> dict:
+    """``mlpnet info --json`` for clients: file names only, no folders of the server's disk."""
+    d = dict(description)
+    if d.get("data_path"):
+        d["data_path"] = Path(d["data_path"]).name
+    data = (d.get("config") or {}).get("data")
+    if isinstance(data, dict) and isinstance(data.get("path"), str):
+        d["config"] = {**d["config"], "data": {**data, "path": Path(data["path"]).name}}
+    return d
 
 
 def _numbers(rows: list, features: list[str]) -> np.ndarray:
