@@ -119,11 +119,14 @@ class Served:
         return out
 
     def predict_rows(self, rows: object) -> list[dict]:
-        """Classify tabular rows: lists of values in column order, or objects keyed by column name."""
-        if self.kind != "table":
-            raise BadInput("this model reads images; send an image file (multipart field 'file') or raw image bytes")
+        """Classify rows: a tabular model's (lists of values in column order, or objects keyed by
+        column name), or an image model's network images as flat lists of pixels 0-255 (as
+        ``mlpnet predict`` reads a CSV of 784 pixel columns: no preprocessing)."""
         if not isinstance(rows, list) or not rows:
             raise BadInput('"rows" must be a non-empty list of rows')
+        if self.kind != "table":
+            probs, _ = self._forward(_pixels(rows, self.input.n_inputs, self.input.image_shape))
+            return [self.answer(p) for p in probs]
         try:
             # Raw cells (numbers, words, null) go through the model's input transform, as in mlpnet predict.
             probs, _ = self._forward(rows if self.schema else _numbers(rows, self.features))
@@ -141,6 +144,21 @@ def _public(description: dict) -> dict:
     if isinstance(data, dict) and isinstance(data.get("path"), str):
         d["config"] = {**d["config"], "data": {**data, "path": Path(data["path"]).name}}
     return d
+
+
+def _pixels(rows: list, width: int, shape: tuple[int, ...]) -> np.ndarray:
+    """An image model's rows ``(n, width)`` of uint8 from JSON lists of integers 0-255."""
+    shown = "x".join(map(str, shape))
+    try:
+        x = np.asarray(rows)
+    except ValueError:  # rows of different lengths
+        x = np.empty(0)
+    if x.ndim != 2 or x.shape[1] != width or x.dtype.kind not in "iuf":
+        raise BadInput(f"this model reads {shown} images: send an image file, or JSON rows of {width} pixel "
+                       "values 0-255 each")
+    if x.size and (x.min() < 0 or x.max() > 255 or (x.dtype.kind == "f" and not np.array_equal(x, np.round(x)))):
+        raise BadInput(f"pixel values must be integers in 0..255, found {x.min():g}..{x.max():g}")
+    return x.astype(np.uint8)
 
 
 def _numbers(rows: list, features: list[str]) -> np.ndarray:

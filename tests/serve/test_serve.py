@@ -164,7 +164,7 @@ def test_bad_input_is_a_4xx_one_line_json_error_and_the_server_keeps_serving(cli
     assert "no ink" in _one_line_error(client.post("/predict", content=_png(Image.new("L", (80, 80), 255))), 422)
     assert "empty" in _one_line_error(client.post("/predict", content=b""), 400)
     assert "one file" in _one_line_error(client.post("/predict", files={"other": ("a.png", digit)}), 400)
-    assert "reads images" in _one_line_error(client.post("/predict", json={"rows": [[1, 2]]}), 422)
+    assert "reads 28x28 images" in _one_line_error(client.post("/predict", json={"rows": [[1, 2]]}), 422)
     assert "not valid JSON" in _one_line_error(
         client.post("/predict", content=b"{rows", headers={"content-type": "application/json"}), 400)
     assert "Not Found" in _one_line_error(client.get("/nope"), 404)
