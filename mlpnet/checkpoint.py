@@ -6,10 +6,12 @@ Layout (format version 2; version 1 differs only in writing ``input.kind`` ``tab
     biases.0  ... biases.{L-1}    (n_out,)
     optim.<name>                  (n_params,)     optimizer state (last.npz; best.npz too)
     input.<name>                  feature statistics for tabular data (mean, std)
+    target.mean, target.std       (k,) regression only: targets are standardized for training
     __meta__                      0-d unicode array holding a JSON object
 
 The metadata (:class:`Meta`, one writer :func:`save`, one reader :func:`load`) holds the
-format version, architecture, class names, the input spec (:class:`~mlpnet.data.spec.InputSpec`),
+format version, architecture, the task (``classification``, ``regression``, ``multilabel``;
+a file without one is a classifier), class names or target names, the input spec (:class:`~mlpnet.data.spec.InputSpec`),
 the full resolved config, epoch/step, metrics and history, the RNG and optimizer counters.
 Files are written atomically and read with ``allow_pickle=False``: a checkpoint can
 never run code, and a model is rebuilt from the file alone.
@@ -26,9 +28,10 @@ import numpy as np
 
 from .data.dataset import MNIST_INPUT
 from .data.spec import InputSpec
-from .errors import CheckpointError, MlpnetError
+from .errors import CheckpointError, DataError, MlpnetError
 from .fileio import atomic_write, sniff
 from .nn import MLP, Architecture
+from .nn.losses import TASKS
 
 FORMAT = "mlpnet-checkpoint"
 FORMAT_VERSION = 2
@@ -47,6 +50,10 @@ class Meta:
 
     classes: list[str]
     input: InputSpec
+    task: str = "classification"
+    """``classification`` (one class per row), ``regression`` (values) or ``multilabel`` (a set of classes)."""
+    targets: list[str] | None = None
+    """Regression: the name of each target (the label columns), in output order."""
     config: dict = field(default_factory=dict)
     """The full resolved run config (``Config.to_dict()``); empty for hand-made checkpoints."""
     labels: list | None = None
@@ -105,6 +112,8 @@ class Meta:
         known = {f.name for f in fields(cls)} - {"input", "extra", "format_version"}
         meta = cls(input=spec, format_version=version, classes=[str(c) for c in d.pop("classes", [])],
                    **{k: d.pop(k) for k in list(d) if k in known})
+        if meta.task not in TASKS:
+            raise CheckpointError(f"task {meta.task!r} is not one of {', '.join(TASKS)}")
         meta.extra = d
         return meta
 
@@ -133,13 +142,70 @@ class Checkpoint:
         p = prefix + "."
         return {k[len(p):]: v for k, v in self.arrays.items() if k.startswith(p)}
 
-    def predict_proba(self, raw) -> np.ndarray:
-        """Probabilities ``(n, n_classes)`` for raw inputs (see :meth:`InputSpec.to_network`).
+    @property
+    def task(self) -> str:
+        """``classification``, ``regression`` or ``multilabel``."""
+        return self.meta.task
+
+    @property
+    def target_names(self) -> list[str]:
+        """What each output is: the target names of a regressor, else the class names."""
+        if self.task == "regression":
+            k = self.model.arch.sizes[-1]
+            return list(self.meta.targets or []) or [f"y{i}" for i in range(k)]
+        return list(self.classes)
+
+    @property
+    def target_stats(self) -> dict[str, np.ndarray]:
+        """Regression: ``mean`` and ``std`` ``(k,)`` the targets were standardized with (empty otherwise)."""
+        return self.group("target")
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The class labels as the training data had them (ints stay ints), in output order."""
+        return np.asarray(self.meta.labels if self.meta.labels is not None else self.classes)
+
+    def outputs(self, raw) -> np.ndarray:
+        """Network outputs ``(n, k)`` for raw inputs (see :meth:`InputSpec.to_network`): class
+        probabilities, independent label probabilities (multilabel), or standardized values.
 
         The network runs in float64, so a row's answer does not depend on the rest of the
         batch (float32 BLAS kernels differ with the batch size).
         """
         return self.inference.predict_proba(self.input.to_network(raw))
+
+    def predict_proba(self, raw) -> np.ndarray:
+        """Probabilities ``(n, n_classes)`` for raw inputs; a regressor has none (a DataError)."""
+        if self.task == "regression":
+            raise DataError(f"{self.path or 'this model'}: a regression model predicts values, not probabilities")
+        return self.outputs(raw)
+
+    def predict(self, raw):
+        """Answers in the user's units for raw inputs: see :meth:`to_user`."""
+        return self.to_user(self.outputs(raw))
+
+    def to_user(self, out: np.ndarray):
+        """Network outputs ``(n, k)`` as the user's answers: THE output transform.
+
+        Returns
+        -------
+        classification : ndarray (n,)
+            The most probable label of each row, of the labels' own type.
+        multilabel : list of n lists of str
+            The classes whose probability exceeds 0.5, in class order.
+        regression : ndarray of float64, shape (n, k)
+            Values in the targets' own units (the standardization undone); columns
+            :attr:`target_names`.
+        """
+        out = np.asarray(out)
+        if self.task == "regression":
+            st = self.target_stats
+            values = out.astype(np.float64)
+            return values * st["std"] + st["mean"] if st else values
+        if self.task == "multilabel":
+            names = self.classes
+            return [[names[j] for j in np.flatnonzero(row > 0.5)] for row in out]
+        return self.labels[np.argmax(out, axis=1)]
 
     def hidden(self, raw) -> list[np.ndarray]:
         """Each hidden layer's activations ``(n, h_i)`` for raw inputs, in float64."""
@@ -221,6 +287,10 @@ def load(path: str | Path) -> Checkpoint:
     except (TypeError, ValueError, MlpnetError) as err:
         raise CheckpointError(f"{path}: invalid metadata ({err})") from None
     arrays = {k: v for k, v in arrays.items() if k not in ("input.mean", "input.std")}
+    for name in ("target.mean", "target.std"):
+        if name in arrays and arrays[name].shape != (arch.sizes[-1],):
+            raise CheckpointError(f"{path}: array {name!r} has shape {arrays[name].shape}, but the network has "
+                                  f"{arch.sizes[-1]} outputs")
     return Checkpoint(model=model, meta=meta, arrays=arrays, path=path)
 
 

@@ -27,7 +27,9 @@ def describe_checkpoint(ckpt: checkpoint.Checkpoint, path: str | Path) -> dict:
         "parameters": model.n_params,
         "dataset": cfg.get("data", {}).get("dataset"),
         "data_path": cfg.get("data", {}).get("path"),
+        "task": ckpt.task,
         "classes": meta.classes,
+        "targets": ckpt.target_names if ckpt.task == "regression" else None,
         "input": meta.input.to_dict(),
         "epoch": meta.epoch,
         "epochs_planned": cfg.get("train", {}).get("epochs"),
@@ -57,7 +59,9 @@ def format_info(d: dict) -> str:
         f"dropout {a['dropout']}, {d['parameters']:,} parameters ({a['dtype']})",
         f"data         {d['dataset']}{' at ' + d['data_path'] if d['data_path'] else ''}; input "
         f"{_input(d['input'])}",
-        f"classes      {shown}",
+        f"task         {d.get('task', 'classification')}",
+        (f"targets      {', '.join(d['targets'])}" if d.get("targets") else
+         f"{'labels' if d.get('task') == 'multilabel' else 'classes'}      "[:13] + f"{shown}"),
         f"training     loss {_v(cfg.get('loss'))}, {_v(o.get('name'))} lr {_v(o.get('lr'))}, schedule "
         f"{_v(cfg.get('schedule', {}).get('name'))}, batch {_v(t.get('batch_size'))}, seed {_v(cfg.get('seed'))}",
         f"epochs       {_epochs(d)}; "

@@ -3,8 +3,9 @@
 Images go through the preprocessing the model's training data had, recorded in its
 checkpoint's input spec: MNIST-style normalisation for 28x28 grayscale models (see
 :mod:`mlpnet.data.images`), a plain resize for RGB folder models. CSV rows are read in the
-training file's columns. Both then go through :meth:`~mlpnet.checkpoint.Checkpoint.predict_proba`,
-the same input transform and network every other entry point uses.
+training file's columns. Both then go through :meth:`~mlpnet.checkpoint.Checkpoint.outputs` and
+:meth:`~mlpnet.checkpoint.Checkpoint.to_user`, the same input and output transforms every other
+entry point uses: classes with their top k, label sets (multilabel), or values (regression).
 """
 
 from __future__ import annotations
@@ -29,20 +30,32 @@ from .fileio import atomic_write
 
 @dataclass
 class Prediction:
-    """One answer: the file (and row, for CSV input), the top class and the top k."""
+    """One answer: the file (and row, for CSV input) and what the model says, by task:
+    the top class and the top k (classification), the label set and each label's probability
+    (multilabel), or a value per target (regression)."""
 
     file: str
-    index: int
-    label: str
-    probability: float
-    top_k: list[dict]
+    index: int | None = None
+    label: str | None = None
+    probability: float | None = None
+    top_k: list[dict] | None = None
     row: int | None = None
     id: str | None = None
     """For CSV rows: the value of the file's id column (``ImageId``, ``id``...), else the row number."""
+    values: dict[str, float] | None = None
+    """Regression: target name -> predicted value, in the target's units."""
+    labels: list[str] | None = None
+    """Multilabel: the predicted label set (``probabilities`` holds every label's)."""
+    probabilities: dict[str, float] | None = None
 
     def to_dict(self) -> dict:
-        d = {"file": self.file, "index": self.index, "label": self.label, "probability": self.probability,
-             "top_k": self.top_k}
+        d = {"file": self.file}
+        if self.values is not None:
+            d["values"] = self.values
+        elif self.labels is not None:
+            d.update(labels=self.labels, probabilities=self.probabilities)
+        else:
+            d.update(index=self.index, label=self.label, probability=self.probability, top_k=self.top_k)
         if self.row is not None:
             d["row"] = self.row
             d["id"] = self.id
@@ -135,7 +148,20 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
             res.saved.append(_save_input(img, path, Path(save_dir), res.saved))
     if not rows:
         return res
-    probs = ckpt.predict_proba(np.concatenate(rows))
+    out = ckpt.outputs(np.concatenate(rows))
+    answers = ckpt.to_user(out)
+    if ckpt.task != "classification":
+        names_out = ckpt.target_names
+        for i, name in enumerate(names):
+            common = dict(file=name, row=row_ids[i], id=ids[i])
+            if ckpt.task == "regression":
+                res.predictions.append(Prediction(values={t: float(v) for t, v in zip(names_out, answers[i])},
+                                                  **common))
+            else:
+                res.predictions.append(Prediction(labels=answers[i], probabilities={
+                    t: float(p) for t, p in zip(names_out, out[i])}, **common))
+        return res
+    probs = out
     k = max(1, min(top_k, probs.shape[1]))
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     classes = ckpt.classes
@@ -171,9 +197,19 @@ def write_csv(res: Results, out: str | Path) -> Path:
         head = ("file", "label")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*head, "probability"])
-    for p in res.predictions:
-        w.writerow([p.id if p.row is not None else p.file, p.label, f"{p.probability:.6f}"])
+    first = res.predictions[0] if res.predictions else None
+    if first is not None and first.values is not None:  # regression: one column per target
+        w.writerow([head[0], *first.values])
+        for p in res.predictions:
+            w.writerow([p.id if p.row is not None else p.file, *(repr(v) for v in p.values.values())])
+    elif first is not None and first.labels is not None:  # multilabel: the set, ; separated
+        w.writerow([head[0], "labels"])
+        for p in res.predictions:
+            w.writerow([p.id if p.row is not None else p.file, ";".join(p.labels)])
+    else:
+        w.writerow([*head, "probability"])
+        for p in res.predictions:
+            w.writerow([p.id if p.row is not None else p.file, p.label, f"{p.probability:.6f}"])
     out = Path(out)
     with atomic_write(out) as f:
         f.write(buf.getvalue().encode("utf-8"))
@@ -193,8 +229,12 @@ def _save_input(img: np.ndarray, path: Path, out_dir: Path, taken: list[Path]) -
 
 
 def format_prediction(p: Prediction) -> str:
-    """``file: label (97.1%)  top-3: ...`` on one line."""
+    """``file: label (97.1%)  top-3: ...``, ``file:3: price = 12.5`` or ``file:3: {a, c}``, on one line."""
     where = f"{p.file}:{p.row}" if p.row is not None else p.file
+    if p.values is not None:
+        return f"{where}: " + ", ".join(f"{t} = {v:.6g}" for t, v in p.values.items())
+    if p.labels is not None:
+        return f"{where}: {{{', '.join(p.labels)}}}"
     label = p.label if p.label == str(p.index) else f"{p.label} [{p.index}]"
     others = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in p.top_k)
     return f"{where}: {label} ({p.probability:.1%})   top-{len(p.top_k)}: {others}"

@@ -144,8 +144,7 @@ class MLPClassifier(_ClassifierMixin, _MLP):
         return self._forward(x)
 
     def _meta(self) -> dict:
-        return {"labels": _json_labels(self.classes_),
-                "extra": {"task": self._task} if self._task != "classification" else {}}
+        return {"labels": _json_labels(self.classes_), "task": self._task}
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)`` (independent label probabilities for multilabel)."""
@@ -278,7 +277,7 @@ class MLPRegressor(_RegressorMixin, _MLP):
 
     def _meta(self) -> dict:
         names = list(getattr(self, "target_names_", [])) or [f"y{i}" for i in range(self.n_outputs_)]
-        return {"extra": {"task": "regression", "targets": names, "y_1d": bool(self._y_1d)}}
+        return {"task": "regression", "targets": names, "extra": {"y_1d": bool(self._y_1d)}}
 
     def predict(self, X) -> np.ndarray:
         """Predicted values ``(n_samples,)``, or ``(n_samples, n_targets)`` for several targets."""
@@ -296,7 +295,7 @@ def load(path: str | Path):
     ckpt = checkpoint.load(path)
     meta = ckpt.meta
     cfg = stored_config(meta.config, path) if meta.config else None
-    task = meta.extra.get("task", "classification")
+    task = ckpt.task
     arch = ckpt.model.arch
     common = dict(hidden_layer_sizes=tuple(arch.sizes[1:-1]), activation=arch.activation, dropout=arch.dropout)
     if cfg is not None:
@@ -304,10 +303,10 @@ def load(path: str | Path):
                       random_state=cfg.seed, threads=cfg.train.threads)
     if task == "regression":
         est = MLPRegressor(loss=cfg.loss if cfg is not None else "squared_error", **common)
-        est.target_stats_ = ckpt.group("target")
+        est.target_stats_ = ckpt.target_stats
         est.n_outputs_ = len(est.target_stats_["mean"])
         est._y_1d = bool(meta.extra.get("y_1d", est.n_outputs_ == 1))
-        est.target_names_ = list(meta.extra.get("targets", []))
+        est.target_names_ = ckpt.target_names
     else:
         loss = cfg.loss if cfg is not None and cfg.loss in ("cross_entropy", "mse") else "cross_entropy"
         est = MLPClassifier(loss=loss, **common)
