@@ -20,7 +20,7 @@ RANK = {
     "errors": 0, "fileio": 0, "params": 0,
     "nn": 1, "distributed": 1,
     "data": 2,
-    "config": 3, "checkpoint": 3, "metrics": 3, "plots": 3,
+    "config": 3, "config_types": 3, "checkpoint": 3, "metrics": 3, "plots": 3,
     "evaluate": 4, "predict": 4, "info": 4,
     "train": 5,
     "estimator": 6, "serve": 6, "export": 6, "sweep": 6,
