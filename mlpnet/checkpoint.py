@@ -54,6 +54,8 @@ class Meta:
     """``classification`` (one class per row), ``regression`` (values) or ``multilabel`` (a set of classes)."""
     targets: list[str] | None = None
     """Regression: the name of each target (the label columns), in output order."""
+    target_stats: dict = field(default_factory=dict)
+    """Regression: ``mean`` and ``std`` ``(k,)`` the targets were standardized with (arrays ``target.*``)."""
     config: dict = field(default_factory=dict)
     """The full resolved run config (``Config.to_dict()``); empty for hand-made checkpoints."""
     labels: list | None = None
@@ -95,7 +97,8 @@ class Meta:
 
     def to_json(self, model: MLP) -> dict:
         """The JSON object stored as ``__meta__`` (the writer's half of the format)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("input", "extra", "format_version")}
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("input", "extra", "format_version", "target_stats")}
         d = {k: v for k, v in d.items() if v is not None}
         return {**self.extra, "format": FORMAT, "format_version": FORMAT_VERSION,
                 "architecture": model.arch.to_dict(), "input": self.input.to_dict(), **d}
@@ -109,9 +112,10 @@ class Meta:
         d.pop("architecture", None)
         stats = {k: arrays[f"input.{k}"] for k in ("mean", "std") if f"input.{k}" in arrays}
         spec = InputSpec.from_dict(d.pop("input", MNIST_INPUT), stats)
-        known = {f.name for f in fields(cls)} - {"input", "extra", "format_version"}
+        known = {f.name for f in fields(cls)} - {"input", "extra", "format_version", "target_stats"}
+        targets = {k: arrays[f"target.{k}"].astype(np.float64) for k in ("mean", "std") if f"target.{k}" in arrays}
         meta = cls(input=spec, format_version=version, classes=[str(c) for c in d.pop("classes", [])],
-                   **{k: d.pop(k) for k in list(d) if k in known})
+                   target_stats=targets, **{k: d.pop(k) for k in list(d) if k in known})
         if meta.task not in TASKS:
             raise CheckpointError(f"task {meta.task!r} is not one of {', '.join(TASKS)}")
         meta.extra = d
@@ -158,7 +162,7 @@ class Checkpoint:
     @property
     def target_stats(self) -> dict[str, np.ndarray]:
         """Regression: ``mean`` and ``std`` ``(k,)`` the targets were standardized with (empty otherwise)."""
-        return self.group("target")
+        return self.meta.target_stats
 
     @property
     def labels(self) -> np.ndarray:
@@ -231,6 +235,7 @@ def save(path: str | Path, model: MLP, meta: Meta, extra: dict[str, np.ndarray] 
         arrays[f"weights.{i}"] = w
         arrays[f"biases.{i}"] = b
     arrays.update({f"input.{k}": np.asarray(v, np.float32) for k, v in meta.input.stats.items()})
+    arrays.update({f"target.{k}": np.asarray(v, np.float64) for k, v in meta.target_stats.items()})
     arrays.update(extra or {})
     arrays[META_KEY] = np.array(json.dumps(meta.to_json(model), allow_nan=True))
     with atomic_write(path) as f:
@@ -286,11 +291,11 @@ def load(path: str | Path) -> Checkpoint:
         meta = Meta.from_json(raw, arrays)
     except (TypeError, ValueError, MlpnetError) as err:
         raise CheckpointError(f"{path}: invalid metadata ({err})") from None
-    arrays = {k: v for k, v in arrays.items() if k not in ("input.mean", "input.std")}
     for name in ("target.mean", "target.std"):
         if name in arrays and arrays[name].shape != (arch.sizes[-1],):
             raise CheckpointError(f"{path}: array {name!r} has shape {arrays[name].shape}, but the network has "
                                   f"{arch.sizes[-1]} outputs")
+    arrays = {k: v for k, v in arrays.items() if k not in ("input.mean", "input.std", "target.mean", "target.std")}
     return Checkpoint(model=model, meta=meta, arrays=arrays, path=path)
 
 

@@ -32,7 +32,10 @@ LOSS_OUTPUTS = {name: cls.outputs for name, cls in losses.LOSSES.items()}
 INITS = tuple(initializers.INITIALIZERS)
 OPTIMIZERS = tuple(optimizers.OPTIMIZERS)
 SCHEDULES = tuple(schedules.SCHEDULES)
-MONITORS = tuple(m for m in DIRECTION if m.startswith("val_"))
+AUTO_MONITOR = "auto"
+SWEEP_METRICS = tuple(m for m in DIRECTION if m.startswith("val_"))
+MONITORS = (AUTO_MONITOR, *SWEEP_METRICS)
+TASKS = ("auto", *losses.TASKS)
 SWEEP_METHODS = ("grid", "random")
 PRUNE_RULES = ("none", "median")
 MAX_EPOCHS = 100_000
@@ -82,8 +85,9 @@ class DataConfig:
                                        "count; never more than the training split keeps")
     val_max: int = _opt(5000, lo=1, help="the most samples a fractional data.val_size holds out")
     download: bool = _opt(True, help="download named datasets that are not on the machine")
-    label_column: Union[int, str] = _opt("label", help="CSV: the label column, by name or by index (0 first, "
-                                         "-1 last)")
+    label_column: Union[int, str, list[Union[int, str]]] = _opt("label", help="CSV: the label column, by name or "
+                                                                "by index (0 first, -1 last); a list of them for "
+                                                                "several targets (regression) or labels (multilabel)")
     header: bool = _opt(True, help="CSV: the first row names the columns; false numbers them 0, 1, ...")
     delimiter: str | None = _opt(None, help="CSV: the field separator, one character; null detects it "
                                  "among , ; tab |")
@@ -154,8 +158,8 @@ class TrainConfig:
     shuffle: bool = _opt(True, help="reshuffle the training set every epoch")
     early_stopping: int = _opt(0, lo=0, help="patience in epochs without improvement of train.monitor "
                                "(0 = off)")
-    monitor: str = _opt("val_accuracy", choices=MONITORS, help="the metric that picks best.npz and drives "
-                        "early stopping")
+    monitor: str = _opt("auto", choices=MONITORS, help="the metric that picks best.npz and drives "
+                        "early stopping; auto: val_accuracy, or val_r2 for regression")
     threads: int | None = _opt(None, lo=1, help="BLAS threads (null: all cores); 1 is steadier on a "
                                "busy shared machine")
 
@@ -167,10 +171,14 @@ class Config:
     name: str | None = _opt(None, help="run name, the folder runs/<name>; null: "
                             "the stem of data.path, else of the config file, else the dataset")
     seed: int = _opt(0, lo=0, help="seeds initialisation, shuffling, dropout and the data splits")
+    task: str = _opt("auto", choices=TASKS, help="what the label column(s) hold; auto: a column of non-integer "
+                     "numbers is regression, integers or words are classes, several 0/1 columns multilabel "
+                     "(said in a note)")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    loss: str = _opt("cross_entropy", choices=tuple(LOSS_OUTPUTS), help="training loss (mse: squared error, "
-                     "1/2 per sample summed over outputs)")
+    loss: str = _opt("auto", choices=("auto", *LOSS_OUTPUTS), help="training loss; auto: the task's "
+                     "(cross_entropy, squared_error for regression, binary_cross_entropy for multilabel); mse is "
+                     "squared error on sigmoid outputs of classes; absolute_error and huber are for regression")
     label_smoothing: float = _opt(0.0, lo=0, hi=1, hi_open=True, help="cross_entropy only: train against "
                                   "(1 - s) one-hot + s / classes; validation and test losses stay plain")
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -180,7 +188,21 @@ class Config:
     @property
     def output(self) -> str:
         """The output activation: as configured, else the loss's natural pairing."""
-        return self.model.output or LOSS_OUTPUTS[self.loss][0]
+        return self.model.output or LOSS_OUTPUTS[self.loss_name][0]
+
+    @property
+    def loss_name(self) -> str:
+        """The loss: as configured, else the task's (a classifier's while the task is still ``auto``)."""
+        if self.loss != AUTO:
+            return self.loss
+        return losses.DEFAULT_LOSS["classification" if self.task == AUTO else self.task]
+
+    @property
+    def monitor(self) -> str:
+        """``train.monitor``: as configured, else val_r2 for regression and val_accuracy otherwise."""
+        if self.train.monitor != AUTO_MONITOR:
+            return self.train.monitor
+        return "val_r2" if self.task == "regression" else "val_accuracy"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -200,8 +222,8 @@ class SweepFileConfig:
                        "random: draws")
     trials: int | None = _opt(None, lo=1, help="random: how many trials (required); grid: optional, must "
                               "equal the grid size")
-    metric: str = _opt("val_accuracy", choices=MONITORS, help="what the sweep ranks trials by (accuracy "
-                       "maximised, loss minimised)")
+    metric: str = _opt("val_accuracy", choices=SWEEP_METRICS, help="what the sweep ranks trials by (accuracy "
+                       "and r2 maximised, loss minimised)")
     seed: int = _opt(0, lo=0, help="draws are a function of (seed, trial number) alone")
     prune: str = _opt("none", choices=PRUNE_RULES, help="median: stop a trial worse than the median of "
                       "finished trials after as many epochs")
@@ -418,14 +440,16 @@ def _check_cross(cfg: Config, source: str) -> None:
     if cfg.name is not None and (not cfg.name or "/" in cfg.name or "\\" in cfg.name or cfg.name in (".", "..")):
         raise ConfigError(f"{source}: name: {cfg.name!r} must be a plain run name (it names the folder runs/<name>)")
     out = cfg.model.output
-    if out is not None and out not in LOSS_OUTPUTS[cfg.loss]:
-        raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss!r}; "
-                          f"use {' or '.join(LOSS_OUTPUTS[cfg.loss])}")
-    task = losses.LOSSES[cfg.loss].task
-    if task != "classification" and cfg.data.dataset != "arrays":
-        raise ConfigError(f"{source}: loss: {cfg.loss!r} is a {task} loss, for mlpnet.MLPRegressor / "
-                          "MLPClassifier from Python; mlpnet train classifies (use cross_entropy or mse)")
-    if cfg.label_smoothing and cfg.loss != "cross_entropy":
+    if out is not None and out not in LOSS_OUTPUTS[cfg.loss_name]:
+        raise ConfigError(f"{source}: model.output: {out!r} cannot be used with loss {cfg.loss_name!r}; "
+                          f"use {' or '.join(LOSS_OUTPUTS[cfg.loss_name])}")
+    if cfg.loss != AUTO and cfg.task != AUTO and losses.LOSSES[cfg.loss].task != cfg.task:
+        valid = [k for k, c in losses.LOSSES.items() if c.task == cfg.task]
+        raise ConfigError(f"{source}: loss: {cfg.loss!r} is a {losses.LOSSES[cfg.loss].task} loss, and task is "
+                          f"{cfg.task}; use {' or '.join(valid)} (or auto)")
+    if cfg.task == "classification" and isinstance(cfg.data.label_column, list) and len(cfg.data.label_column) > 1:
+        raise ConfigError(f"{source}: data.label_column: several columns need task: regression or multilabel")
+    if cfg.label_smoothing and cfg.loss_name != "cross_entropy":
         raise ConfigError(f"{source}: label_smoothing: applies to loss cross_entropy, not {cfg.loss!r}")
     vs = cfg.data.val_size
     if isinstance(vs, float) and not 0 <= vs < 1:

@@ -10,6 +10,8 @@ import types
 import typing
 from typing import Any, Literal, Union
 
+import yaml
+
 from .errors import ConfigError
 
 

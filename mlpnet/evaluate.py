@@ -12,7 +12,7 @@ from .config import stored_config
 from .data import Split
 from .data.spec import InputSpec
 from .errors import DataError
-from .metrics import Accumulator, Report
+from .metrics import Accumulator, Report, format_regression, format_report, multilabel_report, regression_report
 from .nn import MLP, losses
 from .nn.losses import Loss
 
@@ -26,15 +26,32 @@ def predict_split(model: MLP, split: Split, scale: float, batch_size: int = EVAL
 
 def loss_and_accuracy(model: MLP, loss: Loss, split: Split, scale: float) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``split``."""
-    probs = predict_split(model, split, scale)
-    return loss.value(probs, split.y) / len(split), float(np.mean(probs.argmax(axis=1) == split.y))
+    return loss_and_score(model, loss, split, scale, "classification")
+
+
+def loss_and_score(model: MLP, loss: Loss, split: Split, scale: float, task: str) -> tuple[float, float]:
+    """Mean loss of ``model`` on ``split`` and its score: accuracy (classification), subset accuracy
+    (multilabel), or R^2 averaged over the targets (regression; the same on standardized targets
+    as in their units, since R^2 is unchanged by scaling both sides)."""
+    out = predict_split(model, split, scale)
+    mean_loss = loss.value(out, split.y) / len(split)
+    if task == "regression":
+        return mean_loss, regression_report(split.y, out)["r2"]
+    if task == "multilabel":
+        return mean_loss, float(np.mean(((out > 0.5) == (split.y > 0.5)).all(axis=1)))
+    return mean_loss, float(np.mean(out.argmax(axis=1) == split.y))
 
 
 @dataclass
 class Evaluation:
-    """A metrics report plus what the plots need (outputs and labels of every sample)."""
+    """A metrics report plus what the plots need (outputs and labels of every sample).
 
-    report: Report
+    ``report`` is a :class:`~mlpnet.metrics.Report` for classification, else the dict of
+    :func:`~mlpnet.metrics.regression_report` (``r2``, ``mae``, ``rmse``, per target) or
+    :func:`~mlpnet.metrics.multilabel_report`, with the mean ``loss``.
+    """
+
+    report: Report | dict
     probs: np.ndarray
     split: Split
     scale: float
@@ -42,6 +59,15 @@ class Evaluation:
     checkpoint: Path
     notes: list[str] = field(default_factory=list)
     """What loading the data guessed or repaired (an inferred format, a decimal comma...)."""
+    task: str = "classification"
+    y_true: np.ndarray | None = None
+    """Regression: the targets ``(n, k)`` in their units; ``y_pred`` the model's values."""
+    y_pred: np.ndarray | None = None
+
+    def to_dict(self) -> dict:
+        """The report as JSON-able values (``--json``)."""
+        r = self.report
+        return {"task": self.task, **(r.to_dict() if isinstance(r, Report) else r)}
 
 
 def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[str] = (), *,
@@ -59,12 +85,30 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     """
     ckpt = checkpoint.load(path)
     cfg = stored_config(ckpt.meta.config, path, overrides, allowed="data.", what="evaluate")
-    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes, stats=ckpt.input.stats or None,
-                   like=ckpt.input)
+    task = ckpt.task
+    ds = data.load(cfg.data, cfg.seed, progress=progress, classes=ckpt.classes if task == "classification" else None,
+                   stats=ckpt.input.stats or None, like=ckpt.input, task=task,
+                   target_stats=ckpt.target_stats or None)
     model = ckpt.model
+    where = cfg.data.path or cfg.data.dataset
     if ds.n_features != model.arch.sizes[0]:
-        raise DataError(f"{cfg.data.path or cfg.data.dataset}: samples have {ds.n_features} features but the "
+        raise DataError(f"{where}: samples have {ds.n_features} features but the "
                         f"model {path} expects {model.arch.sizes[0]}")
+    if task != "classification":
+        if ds.n_outputs != model.arch.sizes[-1]:
+            raise DataError(f"{where}: {ds.n_outputs} target column(s) but the model {path} predicts "
+                            f"{model.arch.sizes[-1]}")
+        part = ds.split(split)
+        out = predict_split(model, part, ds.scale)
+        loss = losses.get(cfg.loss).value(out, part.y) / len(part)
+        ev = Evaluation(report={}, probs=out, split=part, scale=ds.scale, input=ckpt.input, checkpoint=Path(path),
+                        notes=list(ds.notes), task=task)
+        if task == "regression":
+            ev.y_true, ev.y_pred = ckpt.to_user(part.y), ckpt.to_user(out)  # both in the targets' units
+            ev.report = {**regression_report(ev.y_true, ev.y_pred, names=ckpt.target_names), "loss": loss}
+        else:
+            ev.report = {**multilabel_report(part.y, out > 0.5, names=ckpt.classes), "loss": loss}
+        return ev
     if ds.n_classes > len(ckpt.classes):
         raise DataError(f"{cfg.data.path or cfg.data.dataset}: {ds.n_classes} classes but the model {path} "
                         f"knows {len(ckpt.classes)}")
@@ -77,13 +121,31 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
 
 
 def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
-    """``confusion_matrix.png`` and, for image data, ``misclassified.png`` in ``out_dir``."""
+    """``confusion_matrix.png`` and, for image data, ``misclassified.png`` in ``out_dir``; for a
+    regressor ``predicted_vs_true.png`` and ``residuals.png``; nothing for multilabel yet."""
     out_dir = Path(out_dir)
     r = ev.report
     title = str(ev.checkpoint)
+    if ev.task == "regression":
+        names = [t["name"] for t in r["targets"]]
+        return [plots.plot_predicted_vs_true(ev.y_true, ev.y_pred, names, out_dir / "predicted_vs_true.png", title),
+                plots.plot_residuals(ev.y_true, ev.y_pred, names, out_dir / "residuals.png", title)]
+    if ev.task == "multilabel":
+        return []
     written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
     if ev.input.kind == "image":
         images = ev.split.x.reshape((len(ev.split), *ev.input.image_shape))
         written.append(plots.plot_misclassified(images, ev.split.y, ev.probs.argmax(axis=1), ev.probs, r.classes,
                                                 out_dir / "misclassified.png"))
     return written
+
+
+def format_evaluation(ev: Evaluation) -> str:
+    """The printable report of any task."""
+    r = ev.report
+    if ev.task == "regression":
+        return format_regression(r)
+    if ev.task == "multilabel":
+        return (f"n={r['n']}  subset accuracy={r['subset_accuracy']:.4f}  hamming loss={r['hamming_loss']:.4f}  "
+                f"f1 micro={r['f1_micro']:.4f}  macro={r['f1_macro']:.4f}")
+    return format_report(r)

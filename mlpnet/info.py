@@ -67,11 +67,14 @@ def format_info(d: dict) -> str:
         f"epochs       {_epochs(d)}; "
         f"{'resumable' if d['resumable'] else 'weights only (a run resumes from its last.npz)'}",
         f"this epoch   train loss {_f(m.get('train_loss'))}, acc {_f(m.get('train_accuracy'))}; "
-        f"val loss {_f(m.get('val_loss'))}, acc {_f(m.get('val_accuracy'))}",
+        f"val loss {_f(m.get('val_loss'))}, "
+        + (f"r2 {_f(m.get('val_r2'))}" if "val_r2" in m else f"acc {_f(m.get('val_accuracy'))}"),
         f"best         {_v(best.get('monitor'))} {_f(best.get('value'))} at epoch {_v(best.get('epoch'))}",
     ]
     if d["test"]:
-        lines.append(f"test         accuracy {_f(d['test']['accuracy'])}, loss {_f(d['test']['loss'])} on "
+        t = d["test"]
+        score = f"r2 {_f(t['r2'])}" if "r2" in t else f"accuracy {_f(t.get('accuracy'))}"
+        lines.append(f"test         {score}, loss {_f(t['loss'])} on "
                      f"{d['test']['n']} samples (epoch {d['test']['epoch']})")
     return "\n".join(lines)
 

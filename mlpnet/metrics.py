@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
-DIRECTION = {"val_accuracy": "max", "val_loss": "min", "train_accuracy": "max", "train_loss": "min"}
+DIRECTION = {"val_accuracy": "max", "val_loss": "min", "val_r2": "max",
+             "train_accuracy": "max", "train_loss": "min", "train_r2": "max"}
 """Which way each monitored metric improves: the one definition that ``best.npz``, early
 stopping, the sweep's ranking and its pruning all read."""
 
-TIEBREAK = {"val_accuracy": "val_loss", "val_loss": "val_accuracy",
-            "train_accuracy": "train_loss", "train_loss": "train_accuracy"}
+TIEBREAK = {"val_accuracy": "val_loss", "val_loss": "val_accuracy", "val_r2": "val_loss",
+            "train_accuracy": "train_loss", "train_loss": "train_accuracy", "train_r2": "train_loss"}
 """The metric that breaks a tie in each monitored metric (accuracy ties are common on small sets)."""
 
 

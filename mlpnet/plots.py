@@ -231,6 +231,42 @@ def plot_misclassified(
 # --- helpers ---------------------------------------------------------------------------
 
 
+def plot_predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], path: str | Path,
+                           title: str = "") -> Path:
+    """One scatter per target of predicted against true values ``(n, k)``, with the line y = x."""
+    Figure, _ = _matplotlib()
+    k = y_true.shape[1]
+    fig = Figure(figsize=(4.2 * min(k, 4), 4.2 * math.ceil(k / 4)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(math.ceil(k / 4), min(k, 4))).ravel()
+    for j, ax in enumerate(axes[:k]):
+        t, p = y_true[:, j], y_pred[:, j]
+        lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, label="y = x")
+        ax.scatter(t, p, s=8, alpha=0.6, color=VAL_COLOR)
+        ax.set_xlabel(f"true {names[j]}")
+        ax.set_ylabel(f"predicted {names[j]}")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or "Predicted against true values")
+    return _save(fig, path)
+
+
+def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], path: str | Path,
+                   title: str = "") -> Path:
+    """One scatter per target of the residual (predicted - true) against the predicted value."""
+    Figure, _ = _matplotlib()
+    k = y_true.shape[1]
+    fig = Figure(figsize=(4.2 * min(k, 4), 3.6 * math.ceil(k / 4)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(math.ceil(k / 4), min(k, 4))).ravel()
+    for j, ax in enumerate(axes[:k]):
+        ax.axhline(0.0, color="0.5", lw=1)
+        ax.scatter(y_pred[:, j], y_pred[:, j] - y_true[:, j], s=8, alpha=0.6, color=TRAIN_COLOR)
+        ax.set_xlabel(f"predicted {names[j]}")
+        ax.set_ylabel("residual (predicted - true)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or "Residuals")
+    return _save(fig, path)
+
+
 def _matplotlib() -> tuple[Any, Any]:
     """Import matplotlib on demand: return ``(Figure, FigureCanvasAgg)``."""
     try:

@@ -17,15 +17,17 @@ from .options import handle_errors, json_option, model_option, model_or_latest
               help="Evaluate on other data, e.g. --set data.path=other/folder; repeatable.")
 @json_option
 @click.option("--plots", "plots_dir", type=click.Path(path_type=Path), default=None,
-              help="Write confusion_matrix.png and misclassified.png into this folder (needs mlpnet[plot]).")
+              help="Write confusion_matrix.png and misclassified.png (a regressor: predicted_vs_true.png and "
+                   "residuals.png) into this folder (needs mlpnet[plot]).")
 @handle_errors
 def evaluate(model_path, split, overrides, as_json, plots_dir):
-    """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix."""
+    """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix;
+    R^2, MAE and RMSE per target for a regressor; subset accuracy, Hamming loss and F1 for multilabel."""
     import json
 
     from ..errors import MlpnetError
     from ..evaluate import evaluate_checkpoint, write_plots
-    from ..metrics import format_report
+    from ..evaluate import format_evaluation
     from ..plots import PlotUnavailable
 
     if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
@@ -34,10 +36,10 @@ def evaluate(model_path, split, overrides, as_json, plots_dir):
     for note in ev.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
-        click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.report.to_dict()}))
+        click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.to_dict()}))
     else:
         click.echo(f"{ev.checkpoint} on the {split} split")
-        click.echo(format_report(ev.report))
+        click.echo(format_evaluation(ev))
     if plots_dir is not None:
         try:
             for p in write_plots(ev, plots_dir):

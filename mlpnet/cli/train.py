@@ -45,6 +45,7 @@ def train(config_path, overrides, output, resume, overwrite, print_config, log_f
     out = say if log_format else click.echo
     if result.test:
         t = result.test
-        out(f"test accuracy {t['accuracy']:.4f} (loss {t['loss']:.4f}) on {t['n']} samples, "
+        score = f"r2 {t['r2']:.4f}" if "r2" in t else f"accuracy {t['accuracy']:.4f}"
+        out(f"test {score} (loss {t['loss']:.4f}) on {t['n']} samples, "
             f"model of epoch {result.best_epoch}")
     out(f"model: {result.out_dir / 'best.npz'}")

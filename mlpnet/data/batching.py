@@ -41,7 +41,8 @@ class Batcher:
         # dtype are gathered straight into the float buffer.
         self._raw = None if self._same else np.empty((batch_size, d), split.x.dtype)
         self._x = np.empty((batch_size, d), dtype)
-        self._y = np.empty(batch_size, np.int64)
+        # class indices (n,), or float targets (n, k) for regression and multilabel
+        self._y = np.empty((batch_size, *split.y.shape[1:]), split.y.dtype)
 
     def gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows ``idx`` (valid indices, e.g. from a permutation) as ``(x (n, d) float, y (n,))`` views
@@ -56,7 +57,7 @@ class Batcher:
             raw = self._raw[:n]
             np.take(self.split.x, idx, axis=0, out=raw, mode="clip")
             self._convert(raw, x)
-        np.take(self.split.y, idx, out=y, mode="clip")
+        np.take(self.split.y, idx, axis=0, out=y, mode="clip")
         if self.augment is not None:
             self.augment(x, self.rng)
         return x, y

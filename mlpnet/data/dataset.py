@@ -1,4 +1,5 @@
-"""The in-memory form of a dataset: splits of ``x (n, n_features)`` and ``y (n,)``."""
+"""The in-memory form of a dataset: splits of ``x (n, n_features)`` and ``y`` (class indices ``(n,)``,
+or float targets ``(n, k)`` for regression and multilabel)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ or ``resize`` (a plain resize)."""
 
 @dataclass
 class Split:
-    """One split: ``x (n, n_features)`` uint8 or float32, ``y (n,)`` int64."""
+    """One split: ``x (n, n_features)`` uint8 or float32; ``y (n,)`` int64 class indices, or ``(n, k)``
+    float32 targets (regression: standardized values; multilabel: 0/1 indicators)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -45,6 +47,12 @@ class Dataset:
     """The dataset actually used, when it differs from ``data.dataset`` (``mnist-sample`` for ``mnist``)."""
     notes: list[str] = field(default_factory=list)
     """One-line notes for the user on how the data was read (fallbacks, guesses, skipped files)."""
+    task: str = "classification"
+    """``classification``, ``regression`` (``targets`` names the outputs) or ``multilabel`` (``classes`` does)."""
+    targets: list[str] = field(default_factory=list)
+    """Regression: the target columns' names, in output order."""
+    target_stats: dict[str, np.ndarray] = field(default_factory=dict)
+    """Regression: ``mean`` and ``std`` ``(k,)`` of the training split's targets, which ``y`` is standardized with."""
 
     def __post_init__(self) -> None:
         if isinstance(self.input, dict):
@@ -64,6 +72,11 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def n_outputs(self) -> int:
+        """The network's output width: one per class, label or target."""
+        return len(self.targets) if self.task == "regression" else len(self.classes)
 
     def split(self, name: str) -> Split:
         """The split called ``train``, ``val`` or ``test``; a DataError if it is empty."""

@@ -19,7 +19,7 @@ from . import csv, folder, named, npz
 from .dataset import Dataset
 from .locate import SAMPLES, find_files
 from .holdout import split_validation, validation_size
-from .transforms import standardize
+from .transforms import standardize, standardize_targets
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -88,6 +88,8 @@ def infer_format(path: str | Path, current: str | None = None) -> tuple[str, str
 def _auto(cfg: DataConfig, seed: int, **kw) -> Dataset:
     """``data.dataset: auto``: the format ``data.path`` holds, said in a note."""
     fmt, why = infer_format(cfg.path)
+    if fmt != "csv":
+        kw.pop("task", None)
     ds = FORMATS[fmt](dataclasses.replace(cfg, dataset=fmt), seed, **kw)
     ds.notes.insert(0, f"data.dataset: {fmt}, inferred from {why} ({Path(cfg.path).name}); set data.dataset "
                        "to choose")
@@ -114,7 +116,8 @@ VAL_CAP = 5000
 
 
 def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str] | None = None,
-         stats: dict[str, np.ndarray] | None = None, like: dict | None = None) -> Dataset:
+         stats: dict[str, np.ndarray] | None = None, like: dict | None = None, task: str = "auto",
+         target_stats: dict[str, np.ndarray] | None = None) -> Dataset:
     """Load the dataset a config names, hold out its validation split and transform its inputs.
 
     Parameters
@@ -131,17 +134,29 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
     like : dict, optional
         A trained model's input description: CSV columns are read as that model's were
         (by name, or by position for a model fitted on a bare array).
+    task : {"auto", "classification", "regression", "multilabel"}
+        What the labels are (CSV data; other formats hold classes). ``auto`` guesses, in a note.
+    target_stats : dict, optional
+        A trained regressor's target statistics (``mean``, ``std``).
     """
-    ds = FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress, like=like)
-    return prepare(ds, cfg, seed, stats)
+    kw = {"task": task} if cfg.dataset in ("csv", "auto") else {}
+    ds = FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress, like=like, **kw)
+    if task not in ("auto", ds.task):
+        raise DataError(f"task: {task} reads its targets from the label column(s) of a CSV file; "
+                        f"{cfg.path or cfg.dataset} holds classes (set data.dataset: csv, or task: classification)")
+    return prepare(ds, cfg, seed, stats, target_stats)
 
 
-def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None) -> Dataset:
-    """Hold out the validation split and standardize tabular inputs (fitted on the training split)."""
+def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None,
+            target_stats: dict[str, np.ndarray] | None = None) -> Dataset:
+    """Hold out the validation split and standardize tabular inputs and regression targets (fitted on
+    the training split, or a trained model's ``stats`` and ``target_stats``)."""
     val_size, note = validation_size(len(ds.train), cfg.val_size, cfg.val_max)
     if note:
         ds.notes.append(note)
     ds.train, ds.val = split_validation(ds.train, val_size, seed, cap=cfg.val_max)
     if ds.input.kind == "table":
         standardize(ds, stats)
+    if ds.task == "regression":
+        standardize_targets(ds, target_stats)
     return ds

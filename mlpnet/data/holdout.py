@@ -115,7 +115,7 @@ def validation_size(n: int, val_size: int | float, cap: int | None = None) -> tu
 def split_validation(train: Split, val_size: int | float, seed: int, *, cap: int | None = None,
                      where: str = "data.val_size") -> tuple[Split, Split | None]:
     """Hold out the validation split (stratified) from ``train``, drawn from ``seed``."""
-    kept, held = holdout(len(train), val_size, np.random.default_rng(split_seed(seed)), train.y,
+    kept, held = holdout(len(train), val_size, np.random.default_rng(split_seed(seed)), _strata(train.y),
                          cap=cap, where=where)
     if not len(held):
         return train, None
@@ -124,7 +124,7 @@ def split_validation(train: Split, val_size: int | float, seed: int, *, cap: int
 
 def split_test(rows: Split, test_size: int | float, seed: int, where: str = "data.test_size") -> tuple[Split, Split]:
     """Hold out the test split (stratified) of data that has no separate test file or folder."""
-    kept, held = holdout(len(rows), test_size, np.random.default_rng(test_seed(seed)), rows.y, where=where)
+    kept, held = holdout(len(rows), test_size, np.random.default_rng(test_seed(seed)), _strata(rows.y), where=where)
     if not len(held):
         raise DataError(f"{where}: {test_size} of {len(rows)} rows holds out no test rows")
     return Split(rows.x[kept], rows.y[kept]), Split(rows.x[held], rows.y[held])
@@ -137,3 +137,8 @@ def check_classes_present(y: np.ndarray, classes: Sequence[str], where: str) -> 
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise DataError(f"{where}: no samples of class '{missing[0]}'{more}")
+
+
+def _strata(y: np.ndarray) -> np.ndarray | None:
+    """Class indices to stratify by; None (a plain random split) for regression or multilabel targets (n, k)."""
+    return y if y.ndim == 1 and y.dtype.kind in "iu" else None

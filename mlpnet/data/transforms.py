@@ -28,3 +28,24 @@ def standardize(ds: Dataset, stats: dict[str, np.ndarray] | None = None) -> None
         if part is not None:
             part.x = scaler.apply(part.x)
     ds.input.mean, ds.input.std = scaler.mean, scaler.std
+
+
+def standardize_targets(ds: Dataset, stats: dict[str, np.ndarray] | None = None) -> None:
+    """Standardize a regression dataset's targets ``(n, k)`` in place, with ``stats`` or statistics of
+    its training split (a constant target gets std 1); records them in ``ds.target_stats``.
+
+    The network then learns values of unit scale whatever the targets' units (as
+    scikit-learn users do with a StandardScaler on y); :meth:`Checkpoint.to_user` undoes it."""
+    if stats is None:
+        y = ds.train.y.astype(np.float64)
+        mean, std = y.mean(axis=0), y.std(axis=0)
+        std[~(std > 1e-12 * np.maximum(np.abs(mean), 1.0))] = 1.0
+        stats = {"mean": mean, "std": std}
+    elif np.shape(stats["mean"]) != (ds.train.y.shape[1],):
+        raise DataError(f"the data has {ds.train.y.shape[1]} targets but the model was trained on "
+                        f"{np.shape(stats['mean'])[0]}")
+    mean, std = np.asarray(stats["mean"], np.float64), np.asarray(stats["std"], np.float64)
+    for part in (ds.train, ds.val, ds.test):
+        if part is not None:
+            part.y = ((part.y - mean) / std).astype(np.float32)
+    ds.target_stats = {"mean": mean, "std": std}

@@ -505,12 +505,12 @@ class _MLP(_Base):
                     mlpnet_version=__version__, trained_from="arrays", epoch=self.n_iter_, run_epochs=self.n_iter_,
                     metrics=history[-1] if history else {}, history=history, status="completed",
                     best={"epoch": self.n_iter_, "monitor": cfg.train.monitor, "value": getattr(self, "loss_", None)},
-                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"), **self._meta())
-        arrays = {f"target.{k}": np.asarray(v) for k, v in getattr(self, "target_stats_", {}).items()}
+                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    target_stats=dict(getattr(self, "target_stats_", {})), **self._meta())
         model = self.model_
         if model.dtype != np.float32:  # checkpoints hold float32 networks, as the CLI's
             a = model.arch
             model = MLP(Architecture(a.sizes, a.activation, a.output, a.dropout))
             model.params[...] = self.model_.params
-        checkpoint.save(path, model, meta, arrays)
+        checkpoint.save(path, model, meta)
         return Path(path)

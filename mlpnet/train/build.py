@@ -64,7 +64,7 @@ def build_schedule(cfg: Config, epochs: int, steps_per_epoch: int) -> schedules.
 
 def build_step(cfg: Config, model: MLP, opt: optimizers.Optimizer, reduce=None) -> TrainStep:
     # The single-sample path updates the weights without a gradient buffer to reduce: one process only.
-    return TrainStep(model, losses.get(cfg.loss, cfg.label_smoothing), opt,
+    return TrainStep(model, losses.get(cfg.loss_name, cfg.label_smoothing), opt,
                      sample_sgd=sample_sgd(cfg) and reduce is None, reduce=reduce)
 
 

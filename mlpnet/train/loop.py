@@ -25,7 +25,7 @@ from ..config import Config, stored_config
 from ..distributed import mpi
 from ..distributed.data_parallel import mean_over_ranks, stepper
 from ..errors import ConfigError, MlpnetError, TrainingError
-from ..evaluate import loss_and_accuracy
+from ..evaluate import loss_and_score
 from ..data import Dataset
 from ..data.augment import from_config as augment_from_config
 from ..nn import MLP, losses
@@ -142,7 +142,8 @@ class Run:
             check_resumable(ckpt, resume)
             cfg = stored_config(ckpt.meta.config, resume, resume_overrides, allowed=RESUMABLE_KEYS)
         self.cfg = cfg
-        self.ds = ds = dataset or data.load(cfg.data, cfg.seed, progress=self.rep.progress)  # a wrong path first
+        self.ds = ds = dataset or data.load(cfg.data, cfg.seed, progress=self.rep.progress,
+                                            task=_task_asked(cfg))  # a wrong path first
         if self.dir:
             self.dir.check(resume, overwrite)
         for note in ds.notes:
@@ -150,9 +151,11 @@ class Run:
         if ds.name and ds.name != cfg.data.dataset:
             # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
             cfg.data.dataset = ds.name
+        _resolve_task(cfg, ds)
         self._size_batches()
         self._build(ckpt)
-        self.meta = Meta(classes=ds.classes, input=ds.input, config=cfg.to_dict(), mlpnet_version=__version__,
+        self.meta = Meta(classes=ds.classes, input=ds.input, task=ds.task, targets=ds.targets or None,
+                         target_stats=ds.target_stats, config=cfg.to_dict(), mlpnet_version=__version__,
                          dataset=ds.name or cfg.data.dataset, n_train=len(ds.train),
                          n_val=len(ds.val) if ds.val else 0)
         self.displace = self.write and overwrite and resume is None and self.dir.holds_model()
@@ -166,7 +169,7 @@ class Run:
         sizes = plan(n, cfg.train.batch_size, cfg.train.epochs, min_batches=cfg.train.min_batches,
                      min_steps=cfg.train.min_steps)
         self.batch, self.steps_per_epoch = sizes.batch_size, sizes.steps_per_epoch
-        check_memory(cfg, self.ds.n_features, self.ds.n_classes, self.batch)
+        check_memory(cfg, self.ds.n_features, self.ds.n_outputs, self.batch)
         for note in sizes.notes:  # a resumed run's stored numbers are explicit: notes come only from auto
             self.rep.echo(f"note: {note}")
         # The resolved config records what the run really does, so a resume repeats it.
@@ -176,11 +179,11 @@ class Run:
     def _build(self, ckpt) -> None:
         """Model, optimizer, step, schedule and generator; restored from ``ckpt`` when resuming."""
         cfg, ds, comm = self.cfg, self.ds, self.comm
-        self.model = model = build_model(cfg, ds.n_features, ds.n_classes)
+        self.model = model = build_model(cfg, ds.n_features, ds.n_outputs)
         self.rng = rng = np.random.default_rng(data.train_seed(cfg.seed))
         model.init(cfg.model.init, rng)
         self.opt = build_optimizer(cfg, model)
-        self.loss = losses.get(cfg.loss)  # validation and test: plain, whatever label smoothing training uses
+        self.loss = losses.get(cfg.loss_name)  # validation and test: plain, whatever label smoothing training uses
         self.step = build_step(cfg, model, self.opt, reduce=comm.allreduce_ if comm.size > 1 else None)
         self.sched = build_schedule(cfg, cfg.train.epochs, self.steps_per_epoch)
         self.state, self.best_params = TrainState(), None
@@ -201,6 +204,8 @@ class Run:
         if self.dir and ckpt is not None:
             self.best_params = self.dir.adopt_best(Path(self.resume), write=comm.is_root)
         self.monitor = cfg.train.monitor if ds.val is not None else cfg.train.monitor.replace("val_", "train_")
+        self.score = "r2" if ds.task == "regression" else "accuracy"
+        """The second figure of an epoch row (``val_r2`` or ``val_accuracy``; subset accuracy for multilabel)."""
         if ds.val is None and self.resume is None:
             self.rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {self.monitor}")
         batcher = data.Batcher(ds.train, ds.scale, self.batch, model.dtype, augment=augment, rng=rng)
@@ -243,13 +248,21 @@ class Run:
         finally:
             if bar is not None:
                 bar.close()
-        return {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
-                "val_loss": math.nan, "val_accuracy": math.nan}
+        row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
+               "val_loss": math.nan, "val_accuracy": math.nan}
+        if self.ds.task != "classification":  # the step counts right answers of classes only
+            row["train_accuracy"] = math.nan
+        if self.score == "r2":
+            row["train_r2"] = row["val_r2"] = math.nan
+        return row
 
     def validate(self, row: dict) -> None:
         """Fill the row's validation metrics, learning rate and time, and record it in the state."""
         if self.ds.val is not None:
-            row["val_loss"], row["val_accuracy"] = self._evaluate(self.ds.val)
+            row["val_loss"], row[f"val_{self.score}"] = self._evaluate(self.ds.val)
+        if self.monitor == "train_r2":
+            # no validation split: best.npz follows the training split's score, measured after the epoch
+            row[self.monitor] = self._evaluate(self.ds.train)[1]
         row["lr"] = self.sched(max(self.state.step - 1, 0))
         row["seconds"] = time.perf_counter() - self._t0
         self.state.epoch = row["epoch"]
@@ -308,8 +321,8 @@ class Run:
         # (the condition is the same on every rank, so all of them reach the reduction)
         if (run and ds.test is not None and self.best_params is not None and len(ds.test)
                 and (comm.size > 1 or run.best.exists())):
-            test_loss, test_acc = self._evaluate(ds.test)
-            result.test = {"loss": test_loss, "accuracy": test_acc, "n": len(ds.test), "epoch": state.best_epoch}
+            test_loss, test_score = self._evaluate(ds.test)
+            result.test = {"loss": test_loss, self.score: test_score, "n": len(ds.test), "epoch": state.best_epoch}
             if not comm.is_root or not run.best.exists():
                 return result
             run.record_test(result.test, "early_stopped" if self.stopped_early else "completed", state.epoch)
@@ -332,7 +345,7 @@ class Run:
         """Mean loss and accuracy on ``split``; under MPI each rank evaluates its part of the rows."""
         def part(lo: int, hi: int) -> tuple[float, float]:
             rows = split if (lo, hi) == (0, len(split)) else data.Split(split.x[lo:hi], split.y[lo:hi])
-            return loss_and_accuracy(self.model, self.loss, rows, self.ds.scale)
+            return loss_and_score(self.model, self.loss, rows, self.ds.scale, self.ds.task)
 
         return mean_over_ranks(self.comm, len(split), part)
 
@@ -351,6 +364,35 @@ def thread_limit(threads: int | None, rep: Reporter):
                  f"training down; using {cores}")
         threads = cores
     return threadpool_limits(limits=threads, user_api="blas")
+
+
+def _task_asked(cfg: Config) -> str:
+    """The task to read the data for: ``task`` as set, else the one an explicit regression or
+    multilabel loss implies, else ``auto`` (the data decides)."""
+    if cfg.task != "auto" or cfg.loss == "auto":
+        return cfg.task
+    implied = losses.LOSSES[cfg.loss].task
+    return implied if implied != "classification" else "auto"
+
+
+def _resolve_task(cfg: Config, ds: Dataset) -> None:
+    """Record the task the data turned out to hold, its loss and its monitor in the config (so the
+    saved config says what the run did); refuse a loss of another task."""
+    if cfg.loss != "auto" and losses.LOSSES[cfg.loss].task != ds.task:
+        valid = [k for k, c in losses.LOSSES.items() if c.task == ds.task]
+        raise ConfigError(f"loss: {cfg.loss!r} is a {losses.LOSSES[cfg.loss].task} loss, but the data holds "
+                          f"{ds.task} targets (task: {cfg.task}); use {' or '.join(valid)} or auto")
+    if cfg.label_smoothing and ds.task != "classification":
+        raise ConfigError(f"label_smoothing: applies to classes, and the data holds {ds.task} targets")
+    cfg.task = ds.task
+    cfg.loss = cfg.loss_name
+    cfg.train.monitor = cfg.monitor
+    if cfg.train.monitor.endswith("_r2") and ds.task != "regression":
+        raise ConfigError(f"train.monitor: {cfg.train.monitor} scores regression, and the data holds {ds.task} "
+                          "targets; use val_accuracy or val_loss")
+    if cfg.train.monitor.endswith("_accuracy") and ds.task == "regression":
+        raise ConfigError("train.monitor: val_accuracy scores classes, and the data holds regression targets; "
+                          "use val_r2 or val_loss")
 
 
 def _note_schedule_change(cfg: Config, planned: int, rep: Reporter) -> None:

@@ -77,10 +77,11 @@ class Reporter:
 def epoch_line(row: dict, epochs: int, improved: bool) -> str:
     """One line per epoch, under 80 columns (the learning rate is in metrics.csv)."""
     width = len(str(epochs))
-    parts = [f"epoch {row['epoch']:>{width}}/{epochs}",
-             f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.2%}"]
+    parts = [f"epoch {row['epoch']:>{width}}/{epochs}", f"train loss {row['train_loss']:.4f}"
+             + (f" acc {row['train_accuracy']:.2%}" if not math.isnan(row["train_accuracy"]) else "")]
     if not math.isnan(row["val_loss"]):
-        parts.append(f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.2%}")
+        score = f"r2 {row['val_r2']:.4f}" if "val_r2" in row else f"acc {row['val_accuracy']:.2%}"
+        parts.append(f"val loss {row['val_loss']:.4f} {score}")
     parts.append(f"{row['seconds']:.1f}s{' *' if improved else ''}")
     return "  ".join(parts)
 
@@ -88,10 +89,13 @@ def epoch_line(row: dict, epochs: int, improved: bool) -> str:
 def metrics_csv(rows: list[dict]) -> str:
     """``metrics.csv``: a header and one row per epoch."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=METRIC_FIELDS, lineterminator="\n")
+    fields = list(METRIC_FIELDS)
+    if any("val_r2" in r for r in rows):  # a regression run
+        fields[fields.index("val_accuracy") + 1:fields.index("val_accuracy") + 1] = ["val_r2"]
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: _fmt(r.get(k)) for k in METRIC_FIELDS})
+        w.writerow({k: _fmt(r.get(k)) for k in fields})
     return buf.getvalue()
 
 

@@ -126,5 +126,5 @@ def test_resume_allows_only_safe_keys():
 def test_print_config_is_complete_yaml():
     text = config.load().to_yaml()
     d = yaml.safe_load(text)
-    assert set(d) == {"name", "seed", "data", "model", "loss", "label_smoothing", "optimizer", "schedule", "train"}
+    assert set(d) == {"name", "seed", "task", "data", "model", "loss", "label_smoothing", "optimizer", "schedule", "train"}
     assert d["optimizer"]["name"] == "adam" and d["model"]["activation"] == "relu"

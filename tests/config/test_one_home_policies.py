@@ -14,7 +14,7 @@ PKG = Path(config.__file__).parent
 
 
 def test_metric_direction_is_defined_once():
-    assert set(config.MONITORS) <= set(metrics.DIRECTION)
+    assert set(config.MONITORS) - {"auto"} <= set(metrics.DIRECTION)
     assert metrics.higher_is_better("val_accuracy") and not metrics.higher_is_better("val_loss")
     for path in PKG.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
@@ -34,7 +34,7 @@ def test_sweep_imports_no_private_config_helpers():
 def test_sweep_file_top_level_is_checked_by_the_config_code(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("metric: val_los\ntrials: 2\nparameters: {optimizer.lr: {values: [0.1]}}\n")
-    with pytest.raises(ConfigError, match=r"s\.yaml: metric: 'val_los' is not one of val_accuracy, val_loss "
+    with pytest.raises(ConfigError, match=r"s\.yaml: metric: 'val_los' is not one of val_accuracy, val_loss, val_r2 "
                                           r"\(did you mean 'val_loss'\?\)"):
         config.load_sweep_file(path)
     path.write_text("trials: -1\nparameters: {}\n")

@@ -308,5 +308,6 @@ def test_a_decimal_label_column_is_refused(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{i * 0.37:.2f}" for i in range(30)) + "\n")
     cfg = config.load(None, ["data.dataset=csv", f"data.path={path}"])
-    with pytest.raises(DataError, match="label column 'label' holds decimal numbers .*data.label_column"):
-        data.load(cfg.data, 0)
+    with pytest.raises(DataError, match="label column 'label' holds decimal numbers .*task: regression"):
+        data.load(cfg.data, 0, task="classification")
+    assert data.load(cfg.data, 0).task == "regression"  # task: auto guesses it

@@ -267,7 +267,7 @@ def test_early_stopping_counter_survives_resume(blobs, tmp_path, monkeypatch):
 
 
 def test_ctrl_c_during_validation_still_says_how_to_resume(blobs, tmp_path, monkeypatch):
-    _ctrl_c_on_call(monkeypatch, loop, "loss_and_accuracy", 2)
+    _ctrl_c_on_call(monkeypatch, loop, "loss_and_score", 2)
     with pytest.raises(loop.Interrupted, match=r"last.npz holds epoch 1; resume with: mlpnet train --resume"):
         _run(_cfg(blobs, "train.epochs=3"), tmp_path / "r")
 
@@ -342,10 +342,10 @@ def test_shortened_cosine_resume_says_the_rate_falls_faster(blobs, tmp_path, mon
     assert any("rises again" in m for m in msgs)
     long = tmp_path / "long"
     cfg = _cfg(blobs, "train.epochs=6", "schedule.name=cosine")
-    real = _ctrl_c_on_call(monkeypatch, loop, "loss_and_accuracy", 3)
+    real = _ctrl_c_on_call(monkeypatch, loop, "loss_and_score", 3)
     with pytest.raises(loop.Interrupted):
         trainer.train(cfg, (), long, progress=False, echo=lambda s: None)
-    monkeypatch.setattr(loop, "loss_and_accuracy", real)
+    monkeypatch.setattr(loop, "loss_and_score", real)
     msgs.clear()
     trainer.train(None, ["train.epochs=4"], long, resume=long / "last.npz", progress=False, echo=msgs.append)
     assert any("falls faster" in m for m in msgs)

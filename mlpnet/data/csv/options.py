@@ -52,7 +52,7 @@ class CsvOptions:
         separated by semicolons or tabs, as Excel writes in most of Europe).
     """
 
-    label_column: str | int = "label"
+    label_column: str | int | list = "label"
     header: bool = True
     delimiter: str | None = None
     ignore_columns: tuple[str | int, ...] = ()
@@ -89,6 +89,9 @@ class Table:
     features: list[str]
     schema: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    task: str = "classification"
+    """``regression``: ``y`` is float64 values ``(n, k)``, ``classes`` the target columns' names;
+    ``multilabel``: ``y`` float 0/1 ``(n, k)``, ``classes`` the label columns' names."""
 
     @property
     def image(self) -> bool:

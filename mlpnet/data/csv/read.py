@@ -12,6 +12,8 @@ import numpy as np
 from ...errors import DataError
 from ..dataset import MNIST_INPUT, Dataset, Split
 from ..holdout import check_classes_present, split_test
+from . import targets
+from ..spec import MISSING_TOKENS
 from .options import CsvOptions, IMAGE_PIXELS, MISSING_MODES, Rows, Table, _PIXEL_NAME
 from .sniff import _Layout, _ignored, _is_number, _label_index, _schema_columns, _sniff
 from .parse import _LineOf, _ids, _missing, _parse_body, _remapped
@@ -28,6 +30,7 @@ def read_csv(
     *,
     options: CsvOptions | None = None,
     schema: dict | None = None,
+    task: str = "classification",
 ) -> Table:
     """Read a labelled CSV file.
 
@@ -46,6 +49,10 @@ def read_csv(
     schema : dict, optional
         The training file's ``Table.schema``: columns are then read as they were there
         (same features, types and categories).
+    task : {"classification", "regression", "multilabel", "auto"}
+        What the label column(s) hold. ``auto``: one column of non-integer numbers is
+        regression, integers or words are classes; several columns of 0/1 are multilabel,
+        other several columns regression; the guess is said in a note.
 
     Returns
     -------
@@ -64,15 +71,23 @@ def read_csv(
         raise ValueError(f"missing must be one of {MISSING_MODES}, got {opts.missing!r}")
     lay = _sniff(path, opts)
     notes: list[str] = list(lay.notes)
+    wanted = opts.label_column if isinstance(opts.label_column, (list, tuple)) else [opts.label_column]
+    if schema is not None and schema.get("labels"):
+        wanted = schema["labels"] if lay.header else schema["label_indices"]
+    if not wanted:
+        raise DataError(f"{path}: data.label_column: an empty list names no label column")
+    more_idx = [_label_index(path, lay, w)[0] for w in wanted[1:]]
     if schema is None:
-        label_idx, note = _label_index(path, lay, opts.label_column)
+        label_idx, note = _label_index(path, lay, wanted[0])
         if note:
             notes.append(note)
-        ignored = _ignored(path, lay, opts.ignore_columns) - {label_idx}
-        feature_idx = [i for i in range(len(lay.names)) if i != label_idx and i not in ignored]
+        ignored = _ignored(path, lay, opts.ignore_columns) - {label_idx, *more_idx}
+        feature_idx = [i for i in range(len(lay.names)) if i not in (label_idx, *more_idx) and i not in ignored]
         kinds = None
     else:
-        if "label" in schema:
+        if schema.get("labels"):
+            label_idx = _label_index(path, lay, wanted[0])[0]
+        elif "label" in schema:
             label_idx = _label_index(path, lay, schema["label"] if lay.header else schema["label_index"])[0]
         else:  # a model fitted on arrays: the label column is the option's (or guessed)
             label_idx, note = _label_index(path, lay, opts.label_column)
@@ -83,16 +98,37 @@ def read_csv(
     if not feature_idx:
         raise DataError(f"{path}: no feature columns besides the label column '{lay.names[label_idx]}'")
     parsed, labels, line_of = _parse_body(path, lay, feature_idx, label_idx, kinds)
+    columns = [labels] + [_parse_body(path, lay, feature_idx[:1], j, kinds[:1] if kinds else None)[1]
+                          for j in more_idx]
+    label_names = [lay.names[i] for i in (label_idx, *more_idx)]
     notes += parsed.notes
     mode = opts.missing if schema is None else schema.get("missing", opts.missing)
     keep, note = _missing(path, parsed, labels, line_of, mode)
+    if mode != "error":  # a missing target is never filled in: its row is dropped (else targets.encode refuses it)
+        for extra in columns[1:]:
+            if extra.dtype.kind == "U":
+                gone = np.isin(extra, MISSING_TOKENS)
+                keep = ~gone if keep is None else keep & ~gone
     if note:
         notes.append(note)
     if keep is not None:
-        parsed, labels, line_of = parsed.take(keep), labels[keep], _remapped(line_of, keep)
+        parsed, line_of = parsed.take(keep), _remapped(line_of, keep)
+        columns = [c[keep] for c in columns]
+        labels = columns[0]
         if len(labels) == 0:
             raise DataError(f"{path}: no rows left: every row has a missing value")
-    y, names = _encode_labels(path, labels, lay.names[label_idx], classes, line_of)
+    if schema is not None and schema.get("task"):
+        task = schema["task"]
+    task, guess = targets.resolve_task(task, columns, label_names, classes)
+    if guess:
+        notes.append(guess)
+    if task != "classification":
+        y, names = targets.encode(path, task, columns, label_names, line_of)
+    else:
+        if len(columns) > 1:
+            raise DataError(f"{path}: data.label_column names {len(columns)} columns; several label columns need "
+                            "task: regression or multilabel")
+        y, names = _encode_labels(path, labels, lay.names[label_idx], classes, line_of)
     x, features = parsed.assemble()
     image = _looks_like_images(x) if schema is None else bool(schema.get("image"))
     if image:
@@ -105,7 +141,9 @@ def read_csv(
         "n_columns": len(lay.names), "missing": mode, "image": image,
         "columns": parsed.describe(),
     }
-    return Table(x=x, y=y, classes=names, features=features, schema=new_schema, notes=notes)
+    if schema is None and task != "classification":
+        new_schema.update(task=task, labels=label_names, label_indices=[label_idx, *more_idx])
+    return Table(x=x, y=y, classes=names, features=features, schema=new_schema, notes=notes, task=task)
 
 
 def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | None = None, *,
@@ -207,7 +245,7 @@ def read_pixel_rows(path: str | Path) -> Rows:
 
 
 def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progress: bool = False,
-         like: InputSpec | None = None) -> Dataset:
+         like: InputSpec | None = None, task: str = "auto") -> Dataset:
     """The labelled CSV file ``data.path`` (and ``data.test_path``): tabular features, or 28x28 images.
 
     ``like`` is a trained model's input description: the file's columns are then read as
@@ -215,7 +253,7 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     path = Path(cfg.path)
     opts = CsvOptions(label_column=cfg.label_column, header=cfg.header, delimiter=cfg.delimiter,
                       ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing, decimal=cfg.decimal)
-    train = read_csv(path, options=opts, classes=classes, schema=model_schema(like))
+    train = read_csv(path, options=opts, classes=classes, schema=model_schema(like), task=task)
     notes = list(train.notes)
     if cfg.test_path:
         test = read_csv(Path(cfg.test_path), options=opts, classes=train.classes, schema=train.schema)
@@ -226,6 +264,14 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
         tr, te = Split(train.x, train.y), Split(test.x, test.y)
     else:
         tr, te = split_test(Split(train.x, train.y), cfg.test_size, seed)
+    if train.task != "classification":
+        kw = {"task": train.task, "classes": train.classes if train.task == "multilabel" else [],
+              "targets": train.classes if train.task == "regression" else []}
+        tr.y, te.y = tr.y.astype(np.float32 if train.task == "multilabel" else np.float64), \
+            te.y.astype(np.float32 if train.task == "multilabel" else np.float64)
+        kind = dict(MNIST_INPUT, csv=train.schema) if train.image else \
+            {"kind": "table", "features": train.features, "csv": train.schema}
+        return Dataset(train=tr, val=None, test=te, input=kind, notes=notes, **kw)
     if classes is None:
         check_classes_present(tr.y, train.classes, str(path))
     if train.image:
@@ -275,8 +321,8 @@ def _encode_labels(
                 keys = labels.astype(np.float64).astype(np.int64)
             elif classes is None and numbers and any(float(v) % 1 for v in distinct):
                 raise DataError(f"{path}: label column '{label_column}' holds decimal numbers "
-                                f"({len(distinct)} distinct values), not classes; choose the label "
-                                "column with data.label_column (a name, or an index: 0 first, -1 last)")
+                                f"({len(distinct)} distinct values), not classes; set task: regression to predict "
+                                "them, or choose the label column with data.label_column (a name, or an index)")
     uniq, inverse = np.unique(keys, return_inverse=True)
     names = [str(u) for u in uniq]
     if classes is None:
