@@ -10,6 +10,11 @@ probabilities as ``mlpnet predict``::
     probabilities  float32 (N, n_classes)    first output
     index          int64 (N,)                argmax: the predicted class index
 
+A regressor's graph ends instead in the target standardization undone (Checkpoint.to_user)::
+
+    -> restore     z * std + mean             (the stored target statistics)
+    values         float32 (N, n_targets)    the only output, in the targets' units
+
 Class names, the input description and the mlpnet version are in ``metadata_props``.
 Photo preprocessing (cropping, centring, inverting a scanned digit) is not in the graph:
 run it first (``mlpnet predict --save-preprocessed``) for images that are not MNIST-like.
@@ -124,25 +129,36 @@ def to_onnx(ckpt: checkpoint.Checkpoint):
     g = _Graph(helper, numpy_helper)
     x = INPUT_TRANSFORMS[kind](g, "input", ckpt)
     last = ckpt.model.n_layers - 1
+    regression = ckpt.task == "regression"
     for i, (w, b) in enumerate(zip(ckpt.model.weights, ckpt.model.biases)):
         z = g.op("Add", [g.op("MatMul", [x, g.const(f"weights.{i}", w.astype(np.float32))], f"matmul.{i}"),
                          g.const(f"biases.{i}", b.astype(np.float32))], f"z.{i}")
         op_type, attrs = (OUTPUT_OPS[arch.output] if i == last else HIDDEN_OPS[arch.activation])
-        x = g.op(op_type, [z], "probabilities" if i == last else f"a.{i}", **attrs)
-    g.op("ArgMax", [x], "index", axis=1, keepdims=0)
-
+        name = ("network_values" if regression else "probabilities") if i == last else f"a.{i}"
+        x = g.op(op_type, [z], name, **attrs)
     n_in, n_out = arch.sizes[0], arch.sizes[-1]
+    if regression:
+        st = ckpt.target_stats
+        scaled = g.op("Mul", [x, g.const("target.std", np.asarray(st.get("std", np.ones(n_out)), np.float32))],
+                      "rescaled")
+        g.op("Add", [scaled, g.const("target.mean", np.asarray(st.get("mean", np.zeros(n_out)), np.float32))],
+             "values")
+        outputs = [helper.make_tensor_value_info("values", onnx.TensorProto.FLOAT, ["N", n_out])]
+    else:
+        g.op("ArgMax", [x], "index", axis=1, keepdims=0)
+        outputs = [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, ["N", n_out]),
+                   helper.make_tensor_value_info("index", onnx.TensorProto.INT64, ["N"])]
     graph = helper.make_graph(
         g.nodes, "mlpnet",
         [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", n_in])],
-        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, ["N", n_out]),
-         helper.make_tensor_value_info("index", onnx.TensorProto.INT64, ["N"])],
-        initializer=g.initializers)
+        outputs, initializer=g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
                               producer_name="mlpnet", producer_version=__version__,
                               doc_string=f"{'-'.join(map(str, arch.sizes))} MLP exported from {ckpt.path}")
     helper.set_model_props(model, {
+        "task": ckpt.task,
         "classes": json.dumps(ckpt.classes),
+        "targets": json.dumps(ckpt.target_names if regression else []),
         "input": json.dumps(info.to_dict()),
         "input_transform": f"x * {info.scale!r}" if kind == "image" else "(x - mean) / std; NaN (missing) -> 0",
         "features": json.dumps(info.features or []),
