@@ -36,6 +36,9 @@ AUTO_MONITOR = "auto"
 SWEEP_METRICS = tuple(m for m in DIRECTION if m.startswith("val_"))
 MONITORS = (AUTO_MONITOR, *SWEEP_METRICS)
 TASKS = ("auto", *losses.TASKS)
+TASK_INIT = {"classification": "he", "regression": "xavier", "multilabel": "he"}
+"""``model.init: auto`` by task; measured by scripts/cli_regression_vs_sklearn.py (He into an identity output
+costs make_friedman1 about 0.02 of R^2)."""
 SWEEP_METHODS = ("grid", "random")
 PRUNE_RULES = ("none", "median")
 MAX_EPOCHS = 100_000
@@ -115,8 +118,9 @@ class ModelConfig:
     activation: str = _opt("relu", choices=ACTIVATIONS, help="hidden activation")
     output: str | None = _opt(None, choices=OUTPUTS, help="output activation; "
                               "null pairs it with the loss (softmax for cross_entropy, sigmoid for mse)")
-    init: str = _opt("he", choices=INITS, help="weight initialisation (uniform is the seed article's "
-                     "U(-0.5, 0.5) for weights and biases)")
+    init: str = _opt("auto", choices=("auto", *INITS), help="weight initialisation (uniform is the seed "
+                     "article's U(-0.5, 0.5) for weights and biases); auto: he for classes, xavier for regression "
+                     "(scikit-learn's Glorot: He-scaled weights into an identity output start far off)")
     dropout: float = _opt(0.1, lo=0, hi=1, hi_open=True, help="dropout rate on hidden layers (inverted "
                           "dropout)")
 
@@ -189,6 +193,13 @@ class Config:
     def output(self) -> str:
         """The output activation: as configured, else the loss's natural pairing."""
         return self.model.output or LOSS_OUTPUTS[self.loss_name][0]
+
+    @property
+    def init_name(self) -> str:
+        """``model.init``: as configured, else the task's (he while the task is still ``auto``)."""
+        if self.model.init != AUTO:
+            return self.model.init
+        return TASK_INIT["classification" if self.task == AUTO else self.task]
 
     @property
     def loss_name(self) -> str:

@@ -181,7 +181,7 @@ class Run:
         cfg, ds, comm = self.cfg, self.ds, self.comm
         self.model = model = build_model(cfg, ds.n_features, ds.n_outputs)
         self.rng = rng = np.random.default_rng(data.train_seed(cfg.seed))
-        model.init(cfg.model.init, rng)
+        model.init(cfg.init_name, rng)
         self.opt = build_optimizer(cfg, model)
         self.loss = losses.get(cfg.loss_name)  # validation and test: plain, whatever label smoothing training uses
         self.step = build_step(cfg, model, self.opt, reduce=comm.allreduce_ if comm.size > 1 else None)
@@ -386,6 +386,7 @@ def _resolve_task(cfg: Config, ds: Dataset) -> None:
         raise ConfigError(f"label_smoothing: applies to classes, and the data holds {ds.task} targets")
     cfg.task = ds.task
     cfg.loss = cfg.loss_name
+    cfg.model.init = cfg.init_name
     cfg.train.monitor = cfg.monitor
     if cfg.train.monitor.endswith("_r2") and ds.task != "regression":
         raise ConfigError(f"train.monitor: {cfg.train.monitor} scores regression, and the data holds {ds.task} "
