@@ -8,6 +8,7 @@ closest valid key for a typo.
 from __future__ import annotations
 
 import difflib
+import math
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -91,6 +92,8 @@ class DataConfig:
     label_column: Union[int, str, list[Union[int, str]]] = _opt("label", help="CSV: the label column, by name or "
                                                                 "by index (0 first, -1 last); a list of them for "
                                                                 "several targets (regression) or labels (multilabel)")
+    weight_column: Union[int, str, None] = _opt(None, help="CSV: a column of sample weights (non-negative "
+                                                "numbers, not a feature): the training loss weighs each row by it")
     header: bool = _opt(True, help="CSV: the first row names the columns; false numbers them 0, 1, ...")
     delimiter: str | None = _opt(None, help="CSV: the field separator, one character; null detects it "
                                  "among , ; tab |")
@@ -162,6 +165,9 @@ class TrainConfig:
     shuffle: bool = _opt(True, help="reshuffle the training set every epoch")
     early_stopping: int = _opt(0, lo=0, help="patience in epochs without improvement of train.monitor "
                                "(0 = off)")
+    class_weight: Union[str, dict, None] = _opt(None, help="classes: balanced (weights n / (k * count of "
+                                                "the class)) or a mapping {class: weight}; multiplies "
+                                                "data.weight_column")
     monitor: str = _opt("auto", choices=MONITORS, help="the metric that picks best.npz and drives "
                         "early stopping; auto: val_accuracy, or val_r2 for regression")
     threads: int | None = _opt(None, lo=1, help="BLAS threads (null: all cores); 1 is steadier on a "
@@ -460,6 +466,15 @@ def _check_cross(cfg: Config, source: str) -> None:
                           f"{cfg.task}; use {' or '.join(valid)} (or auto)")
     if cfg.task == "classification" and isinstance(cfg.data.label_column, list) and len(cfg.data.label_column) > 1:
         raise ConfigError(f"{source}: data.label_column: several columns need task: regression or multilabel")
+    cw = cfg.train.class_weight
+    if isinstance(cw, str) and cw != "balanced":
+        raise ConfigError(f"{source}: train.class_weight: {cw!r} is not balanced (or a mapping {{class: weight}})")
+    if isinstance(cw, dict):
+        bad = [(k, v) for k, v in cw.items() if isinstance(v, bool) or not isinstance(v, (int, float))
+               or not math.isfinite(v) or v < 0]
+        if bad:
+            raise ConfigError(f"{source}: train.class_weight: the weight of {bad[0][0]!r} ({bad[0][1]!r}) must be a "
+                              "non-negative number")
     if cfg.label_smoothing and cfg.loss_name != "cross_entropy":
         raise ConfigError(f"{source}: label_smoothing: applies to loss cross_entropy, not {cfg.loss!r}")
     vs = cfg.data.val_size

@@ -43,6 +43,7 @@ class Batcher:
         self._x = np.empty((batch_size, d), dtype)
         # class indices (n,), or float targets (n, k) for regression and multilabel
         self._y = np.empty((batch_size, *split.y.shape[1:]), split.y.dtype)
+        self._w = None if split.w is None else np.empty(batch_size, split.w.dtype)
 
     def gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows ``idx`` (valid indices, e.g. from a permutation) as ``(x (n, d) float, y (n,))`` views
@@ -61,6 +62,14 @@ class Batcher:
         if self.augment is not None:
             self.augment(x, self.rng)
         return x, y
+
+    def weights(self, idx: np.ndarray) -> np.ndarray | None:
+        """The sample weights of rows ``idx`` (a view into a reused buffer), or None when all are 1."""
+        if self._w is None:
+            return None
+        w = self._w[:len(idx)]
+        np.take(self.split.w, idx, out=w, mode="clip")
+        return w
 
     def _convert(self, raw: np.ndarray, x: np.ndarray) -> None:
         # A same-type cast then a float multiply: the same values as multiply(raw, scale),

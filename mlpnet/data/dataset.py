@@ -25,9 +25,15 @@ class Split:
 
     x: np.ndarray
     y: np.ndarray
+    w: np.ndarray | None = None
+    """Sample weights ``(n,)`` float32 (``data.weight_column``, ``train.class_weight``), or None: all 1."""
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def take(self, idx: np.ndarray) -> Split:
+        """The rows ``idx`` (with their weights) as a new split."""
+        return Split(self.x[idx], self.y[idx], None if self.w is None else self.w[idx])
 
 
 @dataclass

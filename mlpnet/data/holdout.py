@@ -119,7 +119,7 @@ def split_validation(train: Split, val_size: int | float, seed: int, *, cap: int
                          cap=cap, where=where)
     if not len(held):
         return train, None
-    return Split(train.x[kept], train.y[kept]), Split(train.x[held], train.y[held])
+    return train.take(kept), train.take(held)
 
 
 def split_test(rows: Split, test_size: int | float, seed: int, where: str = "data.test_size") -> tuple[Split, Split]:
@@ -127,7 +127,7 @@ def split_test(rows: Split, test_size: int | float, seed: int, where: str = "dat
     kept, held = holdout(len(rows), test_size, np.random.default_rng(test_seed(seed)), _strata(rows.y), where=where)
     if not len(held):
         raise DataError(f"{where}: {test_size} of {len(rows)} rows holds out no test rows")
-    return Split(rows.x[kept], rows.y[kept]), Split(rows.x[held], rows.y[held])
+    return rows.take(kept), rows.take(held)
 
 
 def check_classes_present(y: np.ndarray, classes: Sequence[str], where: str) -> None:

@@ -49,3 +49,31 @@ def standardize_targets(ds: Dataset, stats: dict[str, np.ndarray] | None = None)
         if part is not None:
             part.y = ((part.y - mean) / std).astype(np.float32)
     ds.target_stats = {"mean": mean, "std": std}
+
+
+def apply_class_weight(ds: Dataset, class_weight: str | dict) -> str:
+    """Multiply the training split's sample weights by per-class weights (``train.class_weight``).
+
+    ``balanced`` gives class c the weight ``n / (k * n_c)`` (scikit-learn's), a mapping
+    ``{class: weight}`` names classes by their label (unnamed ones keep 1). Validation and test
+    rows stay unweighted. Returns a one-line note with the weights."""
+    if ds.task != "classification":
+        raise DataError(f"train.class_weight: applies to classes, and the data holds {ds.task} targets "
+                        "(use data.weight_column)")
+    y, k = ds.train.y, ds.n_classes
+    if class_weight == "balanced":
+        counts = np.bincount(y, minlength=k).astype(np.float64)
+        per_class = np.where(counts > 0, len(y) / (k * np.maximum(counts, 1)), 0.0)
+    else:
+        lookup = {str(c): float(v) for c, v in class_weight.items()}
+        unknown = sorted(set(lookup) - set(ds.classes))
+        if unknown:
+            raise DataError(f"train.class_weight: {unknown[0]!r} is not a class of this data "
+                            f"({', '.join(ds.classes[:8])})")
+        per_class = np.array([lookup.get(c, 1.0) for c in ds.classes])
+    w = per_class[y].astype(np.float32)
+    ds.train.w = w if ds.train.w is None else ds.train.w * w
+    if not ds.train.w.any():
+        raise DataError("train.class_weight: every training row has weight 0")
+    shown = ", ".join(f"{c} {v:.3g}" for c, v in list(zip(ds.classes, per_class))[:8])
+    return f"train.class_weight: {shown}{', ...' if k > 8 else ''}"

@@ -21,7 +21,7 @@ def stepper(step, batcher, rng: np.random.Generator, comm: mpi.Comm) -> Callable
 
     def local(idx: np.ndarray, lr: float) -> tuple[float, int]:
         xb, yb = batcher.gather(idx)
-        return step(xb, yb, lr, rng)
+        return step(xb, yb, lr, rng, w=batcher.weights(idx))
 
     return local
 

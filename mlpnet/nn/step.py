@@ -34,24 +34,28 @@ class TrainStep:
         self.one = SampleSGD(model) if sample_sgd else None
 
     def __call__(self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator,
-                 delta_scale: float = 1.0) -> tuple[float, int]:
+                 delta_scale: float = 1.0, w: np.ndarray | None = None) -> tuple[float, int]:
         """Train on ``x (n, n_in)``, ``y (n,)``; returns the summed loss and the correct count.
 
         A non-finite loss is returned before any update, so the parameters stay as they were
         (without ``reduce``).
         ``delta_scale`` multiplies dL/dz (the loss averages over ``n``; data-parallel
-        training averages over the global batch instead).
+        training averages over the global batch instead). ``w (n,)`` weighs the samples: the
+        loss is then ``sum w_i l_i`` and its gradient is averaged over ``sum w_i`` (see ``losses``).
         """
         model, loss = self.model, self.loss
         out = self.one.forward(x) if self.one else model.forward(x, train=True, rng=rng)
-        value = loss.value(out, y)
+        value = loss.value(out, y) if w is None else loss.value(out, y, w)
         if not math.isfinite(value) and self.reduce is None:
             # (With ``reduce``, every process must reach it, so the step goes on; the caller
             # sees the non-finite loss, summed over the processes, and stops all of them.)
             return value, 0
         correct = int(np.count_nonzero(out.argmax(axis=1) == y)) if loss.task == "classification" else 0
         delta = model.output_delta(len(y))
-        loss.delta(out, y, model.grad_output, delta)
+        if w is None:
+            loss.delta(out, y, model.grad_output, delta)
+        else:
+            loss.delta(out, y, model.grad_output, delta, w)
         if delta_scale != 1.0:
             delta *= delta_scale
         if self.one:

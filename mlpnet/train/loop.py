@@ -28,6 +28,7 @@ from ..errors import ConfigError, MlpnetError, TrainingError
 from ..evaluate import loss_and_score
 from ..data import Dataset
 from ..data.augment import from_config as augment_from_config
+from ..data.transforms import apply_class_weight
 from ..nn import MLP, losses
 from .build import build_model, build_optimizer, build_schedule, build_step, check_memory, check_warmup
 from .report import Reporter, diverged_message
@@ -152,6 +153,13 @@ class Run:
             # A fallback (mnist -> mnist-sample): the saved config names what was used, so evaluate and resume agree.
             cfg.data.dataset = ds.name
         _resolve_task(cfg, ds)
+        if cfg.train.class_weight is not None and resume is None:
+            self.rep.echo(f"note: {apply_class_weight(ds, cfg.train.class_weight)}")
+        elif cfg.train.class_weight is not None:
+            apply_class_weight(ds, cfg.train.class_weight)
+        if ds.train.w is not None and comm.size > 1:
+            raise ConfigError("data.weight_column / train.class_weight: sample weights are not supported in MPI "
+                              "data-parallel training yet; train in one process")
         self._size_batches()
         self._build(ckpt)
         self.meta = Meta(classes=ds.classes, input=ds.input, task=ds.task, targets=ds.targets or None,

@@ -134,3 +134,61 @@ def test_loss_of_another_task_is_refused(reg_csv, tmp_path):
     r = CliRunner().invoke(cli, ["train", "--set", f"data.path={reg_csv}", "--set", "loss=huber", "--set",
                                  "task=classification"])
     _one_line_error(r, "loss", "huber", "regression")
+
+
+def _weighted_csv(tmp_path, weights):
+    rows = [[i, (i * 7) % 5, i % 2, weights[i]] for i in range(40)]
+    return _write(tmp_path / "wt.csv", ["a", "b", "label", "wt"], rows)
+
+
+def test_weight_column_is_not_a_feature_and_weighs_the_loss(tmp_path):
+    csv = _weighted_csv(tmp_path, [1.0 + (i % 3) for i in range(40)])
+    r = _train(tmp_path, csv, "--set", "data.weight_column=wt")
+    assert r.exit_code == 0, r.output
+    ckpt = checkpoint.load(tmp_path / "run" / "best.npz")
+    assert ckpt.input.features == ["a", "b"]
+    from mlpnet import data
+    from mlpnet.config import stored_config
+
+    cfg = stored_config(ckpt.meta.config, "x")
+    ds = data.load(cfg.data, cfg.seed, task="classification")
+    assert ds.train.w is not None and set(np.unique(ds.train.w)) <= {1.0, 2.0, 3.0}
+
+
+@pytest.mark.parametrize("bad, words", [(-1, ["line 5", "negative"]), ("x", ["line 5", "not a number"]),
+                                        ("inf", ["line 5", "finite"])])
+def test_bad_weights(tmp_path, bad, words):
+    weights = [1.0] * 40
+    weights[3] = bad
+    r = _train(tmp_path, _weighted_csv(tmp_path, weights), "--set", "data.weight_column=wt")
+    _one_line_error(r, "'wt'", *words)
+
+
+def test_unknown_weight_column(tmp_path):
+    r = _train(tmp_path, _weighted_csv(tmp_path, [1] * 40), "--set", "data.weight_column=weight")
+    _one_line_error(r, "no weight column 'weight'")
+
+
+def test_class_weight_balanced_and_mapping(tmp_path):
+    rows = [[i, i % 5, "rare" if i % 10 == 0 else "common"] for i in range(60)]
+    csv = _write(tmp_path / "imb.csv", ["a", "b", "label"], rows)
+    r = _train(tmp_path, csv, "--set", "train.class_weight=balanced")
+    assert r.exit_code == 0, r.output
+    assert "train.class_weight: common" in r.output and "rare" in r.output
+    r = _train(tmp_path, csv, "--set", "train.class_weight={rare: 5}", "--overwrite")
+    assert r.exit_code == 0, r.output
+    r = _train(tmp_path, csv, "--set", "train.class_weight={nope: 5}", "--overwrite")
+    _one_line_error(r, "'nope' is not a class")
+    r = _train(tmp_path, csv, "--set", "train.class_weight=heavy", "--overwrite")
+    _one_line_error(r, "train.class_weight", "balanced")
+
+
+def test_zero_weights_remove_a_class_from_training(tmp_path):
+    # class 1 rows weigh 0: the network never learns it, so it predicts class 0 everywhere
+    csv = _weighted_csv(tmp_path, [1.0 if i % 2 == 0 else 0.0 for i in range(40)])
+    r = _train(tmp_path, csv, "--set", "data.weight_column=wt", "--set", "train.epochs=150",
+               "--set", "optimizer.lr=0.01", "--set", "data.val_size=0")
+    assert r.exit_code == 0, r.output
+    ckpt = checkpoint.load(tmp_path / "run" / "last.npz")
+    x = np.c_[np.arange(40), (np.arange(40) * 7) % 5]
+    assert set(ckpt.predict(x).tolist()) == {"0"}

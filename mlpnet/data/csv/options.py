@@ -53,6 +53,7 @@ class CsvOptions:
     """
 
     label_column: str | int | list = "label"
+    weight_column: str | int | None = None
     header: bool = True
     delimiter: str | None = None
     ignore_columns: tuple[str | int, ...] = ()
@@ -89,6 +90,8 @@ class Table:
     features: list[str]
     schema: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    w: np.ndarray | None = None
+    """Sample weights ``(n,)`` from ``weight_column``, or None."""
     task: str = "classification"
     """``regression``: ``y`` is float64 values ``(n, k)``, ``classes`` the target columns' names;
     ``multilabel``: ``y`` float 0/1 ``(n, k)``, ``classes`` the label columns' names."""

@@ -15,7 +15,7 @@ from ..holdout import check_classes_present, split_test
 from . import targets
 from ..spec import MISSING_TOKENS
 from .options import CsvOptions, IMAGE_PIXELS, MISSING_MODES, Rows, Table, _PIXEL_NAME
-from .sniff import _Layout, _ignored, _is_number, _label_index, _schema_columns, _sniff
+from .sniff import _Layout, _column_index, _ignored, _is_number, _label_index, _schema_columns, _sniff
 from .parse import _LineOf, _ids, _missing, _parse_body, _remapped
 
 if TYPE_CHECKING:
@@ -77,11 +77,20 @@ def read_csv(
     if not wanted:
         raise DataError(f"{path}: data.label_column: an empty list names no label column")
     more_idx = [_label_index(path, lay, w)[0] for w in wanted[1:]]
+    weight_idx = None
+    if opts.weight_column is not None:
+        weight_idx = _weight_index(path, lay, opts.weight_column)
+        if weight_idx in more_idx:
+            raise DataError(f"{path}: data.weight_column '{lay.names[weight_idx]}' is also a label column")
     if schema is None:
         label_idx, note = _label_index(path, lay, wanted[0])
         if note:
             notes.append(note)
+        if weight_idx == label_idx:
+            raise DataError(f"{path}: data.weight_column '{lay.names[weight_idx]}' is also the label column")
         ignored = _ignored(path, lay, opts.ignore_columns) - {label_idx, *more_idx}
+        if weight_idx is not None:
+            ignored.add(weight_idx)
         feature_idx = [i for i in range(len(lay.names)) if i not in (label_idx, *more_idx) and i not in ignored]
         kinds = None
     else:
@@ -101,6 +110,8 @@ def read_csv(
     columns = [labels] + [_parse_body(path, lay, feature_idx[:1], j, kinds[:1] if kinds else None)[1]
                           for j in more_idx]
     label_names = [lay.names[i] for i in (label_idx, *more_idx)]
+    weight_cells = None if weight_idx is None else \
+        _parse_body(path, lay, feature_idx[:1], weight_idx, kinds[:1] if kinds else None)[1]
     notes += parsed.notes
     mode = opts.missing if schema is None else schema.get("missing", opts.missing)
     keep, note = _missing(path, parsed, labels, line_of, mode)
@@ -114,6 +125,7 @@ def read_csv(
     if keep is not None:
         parsed, line_of = parsed.take(keep), _remapped(line_of, keep)
         columns = [c[keep] for c in columns]
+        weight_cells = None if weight_cells is None else weight_cells[keep]
         labels = columns[0]
         if len(labels) == 0:
             raise DataError(f"{path}: no rows left: every row has a missing value")
@@ -143,7 +155,8 @@ def read_csv(
     }
     if schema is None and task != "classification":
         new_schema.update(task=task, labels=label_names, label_indices=[label_idx, *more_idx])
-    return Table(x=x, y=y, classes=names, features=features, schema=new_schema, notes=notes, task=task)
+    w = None if weight_cells is None else targets.weights(path, weight_cells, lay.names[weight_idx], line_of)
+    return Table(x=x, y=y, classes=names, features=features, schema=new_schema, notes=notes, task=task, w=w)
 
 
 def read_rows(path: str | Path, schema: dict | None, features: Sequence[str] | None = None, *,
@@ -251,7 +264,8 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     ``like`` is a trained model's input description: the file's columns are then read as
     that model's were (matched by name, or by position for a model fitted on a bare array)."""
     path = Path(cfg.path)
-    opts = CsvOptions(label_column=cfg.label_column, header=cfg.header, delimiter=cfg.delimiter,
+    opts = CsvOptions(label_column=cfg.label_column, weight_column=cfg.weight_column, header=cfg.header,
+                      delimiter=cfg.delimiter,
                       ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing, decimal=cfg.decimal)
     train = read_csv(path, options=opts, classes=classes, schema=model_schema(like), task=task)
     notes = list(train.notes)
@@ -261,9 +275,9 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
         if test.features != train.features:
             raise DataError(f"{cfg.test_path}: feature columns differ from {path} "
                             f"({len(test.features)} vs {len(train.features)} columns, or another order)")
-        tr, te = Split(train.x, train.y), Split(test.x, test.y)
+        tr, te = Split(train.x, train.y, train.w), Split(test.x, test.y, test.w)
     else:
-        tr, te = split_test(Split(train.x, train.y), cfg.test_size, seed)
+        tr, te = split_test(Split(train.x, train.y, train.w), cfg.test_size, seed)
     if train.task != "classification":
         kw = {"task": train.task, "classes": train.classes if train.task == "multilabel" else [],
               "targets": train.classes if train.task == "regression" else []}
@@ -350,3 +364,13 @@ def _looks_like_images(x: np.ndarray) -> bool:
     if x.dtype == np.uint8:
         return True
     return bool(np.isfinite(x).all() and x.min() >= 0 and x.max() <= 255 and np.array_equal(x, np.round(x)))
+
+
+def _weight_index(path: Path, lay, option: str | int) -> int:
+    """The index of ``data.weight_column`` (a name, or an index: 0 first, -1 last)."""
+    n = len(lay.names)
+    if isinstance(option, int):
+        if not -n <= option < n:
+            raise DataError(f"{path}: data.weight_column: index {option} is out of range for {n} columns")
+        return option % n
+    return _column_index(path, lay.names, option, "weight column", hint="; set data.weight_column")

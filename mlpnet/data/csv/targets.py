@@ -73,19 +73,21 @@ def _values(path: Path, cells: np.ndarray, name: str, line_of, task: str) -> np.
         for r, text in enumerate(cells):
             text = str(text).strip()
             if text in MISSING_TOKENS:
-                raise DataError(f"{path}: line {line_of(r)}, column '{name}': missing target "
+                raise DataError(f"{path}: line {line_of(r)}, column '{name}': missing {'weight' if task == 'weights' else 'target'} "
                                 f"{'(empty)' if not text else repr(text)}; set data.missing: drop to skip such rows")
             try:
                 values[r] = float(text)
             except ValueError:
                 hint = ("; its words are classes: set task: classification" if task == "regression"
                         else "")
+                what = "data.weight_column needs" if task == "weights" else f"task: {task} needs"
                 raise DataError(f"{path}: line {line_of(r)}, column '{name}': '{text}' is not a number, and "
-                                f"task: {task} needs numbers{hint}") from None
+                                f"{what} numbers{hint}") from None
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         r = int(bad[0])
-        raise DataError(f"{path}: line {line_of(r)}, column '{name}': target {cells[r]!s} is not a finite number")
+        raise DataError(f"{path}: line {line_of(r)}, column '{name}': {'weight' if task == 'weights' else 'target'} "
+                        f"{cells[r]!s} is not a finite number")
     return values
 
 
@@ -97,3 +99,17 @@ def _numbers(cells: np.ndarray) -> np.ndarray | None:
         return np.array([float(c) for c in cells], np.float64)
     except (TypeError, ValueError):
         return None
+
+
+def weights(path: Path, cells: np.ndarray, name: str, line_of: Callable[[int], int]) -> np.ndarray:
+    """Sample weights ``(n,)`` float32 from the weight column; a missing, non-numeric, negative or
+    non-finite weight, or all of them zero, is refused naming the line."""
+    values = _values(path, cells, name, line_of, "weights")
+    bad = np.flatnonzero(values < 0)
+    if bad.size:
+        r = int(bad[0])
+        raise DataError(f"{path}: line {line_of(r)}, column '{name}': weight {cells[r]!s} is negative "
+                        "(data.weight_column needs weights >= 0)")
+    if not values.any():
+        raise DataError(f"{path}: column '{name}': every weight is 0 (data.weight_column)")
+    return values.astype(np.float32)
