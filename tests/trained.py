@@ -79,10 +79,13 @@ def random_image_model(path: Path, activation: str, output: str, seed: int = 0) 
     return path
 
 
-def start_server(ckpt: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """Run ``mlpnet serve`` on a free port of 127.0.0.1 until it answers /health; returns it and its URL."""
+def start_server(ckpt: Path, *extra: str, stderr=subprocess.PIPE) -> tuple[subprocess.Popen, str]:
+    """Run ``mlpnet serve`` on a free port of 127.0.0.1 until it answers /health; returns it and its URL.
+
+    ``stderr`` may be an open file, for a server that writes more than a pipe holds (an access log under load).
+    """
     proc = subprocess.Popen([sys.executable, "-m", "mlpnet", "serve", "--model", str(ckpt), "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     line = proc.stdout.readline().strip()
     assert line.startswith("serving on http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() else "")

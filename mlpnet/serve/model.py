@@ -10,8 +10,6 @@ so it runs under a lock (it takes well under a millisecond for one digit).
 
 from __future__ import annotations
 
-import warnings
-
 import base64
 import io
 import threading

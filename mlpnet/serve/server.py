@@ -58,6 +58,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_warning(host: str, api_key: str | None) -> str | None:
+    """What to tell the user who listens on an address other machines can reach; None for loopback."""
+    if is_loopback(host):
+        return None
+    return (f"warning: listening on {host}: anyone who can reach it can use the model; there is no TLS, "
+            + ("only the API key guards /predict and /batch_predict" if api_key
+               else "and no authentication (see --api-key)"))
+
+
 def read_api_key(path: str | Path) -> str:
     """The key in a file (its first line, surrounding blanks removed); one-line errors."""
     try:
@@ -115,9 +124,8 @@ def serve(model_path: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    if not is_loopback(host):
-        warn(f"warning: listening on {host}: anyone who can reach it can use the model; there is no TLS, "
-             + ("only the API key guards /predict" if api_key else "and no authentication (see --api-key)"))
+    if host_warning(host, api_key):
+        warn(host_warning(host, api_key))
     metrics_dir = tempfile.mkdtemp(prefix="mlpnet-serve-metrics-") if workers > 1 else None
     if metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # read by the workers' prometheus_client
@@ -162,23 +170,22 @@ def _supervisor_class():
     from uvicorn.supervisors import Multiprocess
 
     class Supervisor(Multiprocess):
-        """uvicorn's supervisor, closing the parent's copy of the socket as soon as it is told to stop.
+        """uvicorn's supervisor, acting on SIGTERM and Ctrl-C at once rather than at its next 0.5 s tick.
 
-        The workers stop accepting at once; were the parent to keep its copy open until they
-        have exited, the kernel would keep queueing new connections nobody will accept.
+        It closes the parent's copy of the socket first: the workers stop accepting as they
+        begin to drain, and were the parent to keep its copy open until they have exited,
+        the kernel would go on queueing connections that nobody will accept.
         """
 
-        def _stop_listening(self) -> None:
+        def __init__(self, config, sockets):
+            super().__init__(config, sockets)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._stop)
+
+        def _stop(self, sig, frame) -> None:
             for sock in self.sockets:
                 sock.close()
-
-        def handle_int(self) -> None:
-            self._stop_listening()
-            super().handle_int()
-
-        def handle_term(self) -> None:
-            self._stop_listening()
-            super().handle_term()
+            self.should_exit.set()
 
     return Supervisor
 
