@@ -155,10 +155,9 @@ class ScheduleConfig:
 class TrainConfig:
     epochs: Union[int, Auto] = _opt(AUTO, lo=1, hi=MAX_EPOCHS, help="epochs to train (the cosine schedule "
                                     "spans them); auto: 15, more on a small training set (train.min_steps)")
-    min_steps: Union[int, Auto] = _opt(AUTO, lo=0, hi=10_000_000, help="with train.epochs auto, on a small "
-                                       "training set (under 100 batches per epoch): epochs grow so the run takes at "
-                                       "least this many updates, with a note; 0 = off; auto: the task's "
-                                       "(train/sizing.py: 1000, 8000 for regression)")
+    min_steps: int = _opt(1000, lo=0, hi=10_000_000, help="with train.epochs auto, on a small training set "
+                          "(under 100 batches per epoch): epochs grow so the run takes at least this many "
+                          "updates, with a note; 0 = off")
     min_batches: int = _opt(16, lo=0, help="with train.batch_size auto, on a small training set: the batch "
                             "shrinks (not below 16) so an epoch has at least this many batches; 0 = off")
     batch_size: Union[int, Auto] = _opt(AUTO, lo=1, help="samples per update; 1 gives per-sample SGD; auto: "

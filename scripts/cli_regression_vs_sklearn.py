@@ -36,9 +36,9 @@ def datasets():
     from sklearn.datasets import load_diabetes, make_friedman1
 
     x, y = make_friedman1(n_samples=2000, noise=1.0, random_state=0)
-    yield "friedman1", x, y, []
-    d = load_diabetes()  # integer targets, which task: auto reads as classes: the task is said
-    yield "diabetes", d.data, d.target, ["task=regression"]
+    yield "friedman1", x, y
+    d = load_diabetes()
+    yield "diabetes", d.data, d.target
 
 
 def write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
@@ -46,12 +46,12 @@ def write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
     np.savetxt(path, np.c_[x, y], delimiter=",", header=head, comments="", fmt="%.10g")
 
 
-def mlpnet_r2(folder: Path, seed: int, extra: list[str]) -> tuple[float, float]:
+def mlpnet_r2(folder: Path, seed: int) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     run = folder / f"run-{seed}"
     cmd = [sys.executable, "-m", "mlpnet", "train", "--set", f"data.path={folder / 'train.csv'}",
            "--set", f"data.test_path={folder / 'test.csv'}", "--set", "data.label_column=target",
-           "--set", "task=regression", "--set", f"seed={seed}", *[a for e in extra for a in ("--set", e)], "--out", str(run), "--overwrite"]
+           "--set", "task=regression", "--set", f"seed={seed}", "--out", str(run), "--overwrite"]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0
@@ -93,7 +93,7 @@ def main() -> None:
     print(f"# load: {os.getloadavg()[0]:.2f} (1-min average; timings are under this load)")
     print(f"{'dataset':<10} {'rows':>5} {'seed':>4} {'mlpnet r2':>10} {'sklearn r2':>10} {'diff':>7} "
           f"{'mlpnet s':>8} {'sklearn s':>9}")
-    for name, x, y, extra in datasets():
+    for name, x, y in datasets():
         xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.2, random_state=0)
         folder = base / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,7 @@ def main() -> None:
         write_csv(folder / "test.csv", xte, yte)
         ours, theirs = [], []
         for seed in range(args.seeds):
-            a, ta = mlpnet_r2(folder, seed, extra)
+            a, ta = mlpnet_r2(folder, seed)
             b, tb = sklearn_r2(xtr, ytr, xte, yte, seed)
             ours.append(a)
             theirs.append(b)

@@ -33,7 +33,6 @@ from ..nn import MLP, losses
 from .build import build_model, build_optimizer, build_schedule, build_step, check_memory, check_warmup
 from .report import Reporter, diverged_message
 from .rundir import RunDir
-from . import sizing
 from .sizing import plan
 from .state import TrainState, check_more_epochs, check_resumable, restore
 
@@ -175,7 +174,6 @@ class Run:
         """Batch size and epochs for this training set: the small-data policy fills ``auto`` values
         (with a note naming both); explicit ones are kept."""
         cfg, n = self.cfg, len(self.ds.train)
-        cfg.train.min_steps = sizing.min_steps(cfg.train.min_steps, self.ds.task)
         sizes = plan(n, cfg.train.batch_size, cfg.train.epochs, min_batches=cfg.train.min_batches,
                      min_steps=cfg.train.min_steps)
         self.batch, self.steps_per_epoch = sizes.batch_size, sizes.steps_per_epoch

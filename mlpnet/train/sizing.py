@@ -26,17 +26,6 @@ SMALL_EPOCH = 100
 
 MAX_AUTO_EPOCHS = 100_000
 
-AUTO_MIN_STEPS = {"classification": 1000, "multilabel": 1000, "regression": 8000}
-"""``train.min_steps: auto`` by task. A regressor is scored by R^2 on standardized targets, which
-keeps improving long after a classifier's argmax has settled: on make_friedman1 (1,440 training
-rows) 1,000 updates reach R^2 0.90 and 8,000 reach 0.92, where scikit-learn's MLPRegressor, which
-runs up to max_iter epochs, reaches 0.93 (scripts/cli_regression_vs_sklearn.py)."""
-
-
-def min_steps(value: int | str, task: str) -> int:
-    """``train.min_steps`` as given, or the task's when ``auto``."""
-    return AUTO_MIN_STEPS.get(task, AUTO_MIN_STEPS["classification"]) if value == AUTO else int(value)
-
 
 @dataclass
 class Plan:
