@@ -58,7 +58,8 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], path: str | Path, title: str 
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     marker = "o" if len(rows) <= 30 else None
-    for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")):
+    score = "r2" if np.isfinite(_column(rows, "val_r2")).any() else "accuracy"  # a regression run scores R^2
+    for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, score, "R^2" if score == "r2" else "accuracy")):
         for split, color, name in (
             ("train", TRAIN_COLOR, "train"),
             ("val", VAL_COLOR, "validation"),
@@ -75,9 +76,9 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], path: str | Path, title: str 
         if ax.lines:
             ax.legend()
 
-    acc = [_column(rows, f"{s}_accuracy") for s in ("train", "val")]
+    acc = [_column(rows, f"{s}_{score}") for s in ("train", "val")]
     finite = np.concatenate([a[np.isfinite(a)] for a in acc])
-    if finite.size and finite.max() <= 1.0:
+    if score == "accuracy" and finite.size and finite.max() <= 1.0:
         ax_acc.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     val = acc[1]
     if np.isfinite(val).any():
@@ -89,7 +90,8 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], path: str | Path, title: str 
             color=VAL_COLOR,
             ms=12,
             ls="none",
-            label=f"best validation {_pct(val[best])} (epoch {epoch[best]:g})",
+            label=f"best validation {_pct(val[best]) if score == 'accuracy' else f'{val[best]:.4f}'} "
+                  f"(epoch {epoch[best]:g})",
         )
         ax_acc.legend()
     fig.suptitle(title or "Training curves")
