@@ -1,10 +1,12 @@
 """File I/O every layer shares: atomic writes (a reader sees the old file or the new one, never a
-partial one) and strict reads of YAML mappings (config and sweep files)."""
+partial one), strict reads of YAML mappings (config and sweep files), and strict JSON text."""
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -129,3 +131,26 @@ class _StrictLoader(yaml.SafeLoader):
                 raise _DuplicateKey(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def json_ready(obj):
+    """``obj`` with every non-finite float (NaN, inf) as None and NumPy scalars and arrays as Python's.
+
+    JSON has no NaN: ``json.dumps`` would write a bare ``NaN`` that strict parsers refuse. A metric
+    that was never measured (a run without validation) is null.
+    """
+    if isinstance(obj, dict):
+        return {k: json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):  # NumPy scalars and arrays
+        return json_ready(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def json_text(obj, **kwargs) -> str:
+    """Strict JSON for ``obj`` (see :func:`json_ready`): what every ``--json`` output prints."""
+    return json.dumps(json_ready(obj), allow_nan=False, **kwargs)
+

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..fileio import json_text
 from .options import handle_errors, json_option, model_option, model_or_latest
 
 
@@ -23,7 +24,6 @@ from .options import handle_errors, json_option, model_option, model_or_latest
 def evaluate(model_path, split, overrides, as_json, plots_dir):
     """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix;
     R^2, MAE and RMSE per target for a regressor; subset accuracy, Hamming loss and F1 for multilabel."""
-    import json
 
     from ..errors import MlpnetError
     from ..evaluate import evaluate_checkpoint, write_plots
@@ -36,7 +36,7 @@ def evaluate(model_path, split, overrides, as_json, plots_dir):
     for note in ev.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
-        click.echo(json.dumps({"model": str(ev.checkpoint), "split": split, **ev.to_dict()}))
+        click.echo(json_text({"model": str(ev.checkpoint), "split": split, **ev.to_dict()}))
     else:
         click.echo(f"{ev.checkpoint} on the {split} split")
         click.echo(format_evaluation(ev))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..fileio import json_text
 from .options import handle_errors, json_option, model_option, pick_model, positional_model
 
 
@@ -19,8 +20,6 @@ def info(checkpoint_path, model_path, as_json):
 
     d = describe(pick_model(checkpoint_path, model_path) or default_model())
     if as_json:
-        import json
-
-        click.echo(json.dumps(d, indent=2))
+        click.echo(json_text(d, indent=2))
     else:
         click.echo(format_info(d))

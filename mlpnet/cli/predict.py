@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..fileio import json_text
 from .options import handle_errors, json_option, model_option, model_or_latest, output_option
 
 
@@ -36,12 +37,10 @@ def predict(inputs, model_path, top_k, as_json, save_dir, output):
     if output is not None and res.predictions:
         click.echo(f"wrote {write_csv(res, output)} ({len(res.predictions)} rows)", err=True)
     if as_json:
-        import json
-
         # Nothing predicted: no JSON document at all (not "[]"), only the errors on stderr and exit 1.
         # Some predicted: the document holds those, the errors go to stderr, and the exit is still 1.
         if res.predictions or not res.errors:
-            click.echo(json.dumps([p.to_dict() for p in res.predictions]))
+            click.echo(json_text([p.to_dict() for p in res.predictions]))
     else:
         for p in res.predictions:
             click.echo(format_prediction(p))

@@ -496,6 +496,13 @@ class _MLP(_Base):
 
     # -- files ------------------------------------------------------------------------------
 
+    def _best_record(self) -> dict:
+        """The checkpoint's ``best`` entry named by what was measured: the validation score with
+        ``early_stopping`` (accuracy, or R^2 for a regressor), else the training loss."""
+        if getattr(self, "validation_scores_", None):
+            return {"epoch": self.n_iter_, "monitor": "val_score", "value": self.best_validation_score_}
+        return {"epoch": self.n_iter_, "monitor": "train_loss", "value": getattr(self, "loss_", None)}
+
     def save(self, path: str | Path) -> Path:
         """Write the ordinary checkpoint ``.npz`` (read by ``mlpnet info`` and :func:`mlpnet.load`)."""
         self._check_fitted()
@@ -504,7 +511,7 @@ class _MLP(_Base):
         meta = Meta(classes=[str(c) for c in getattr(self, "classes_", [])], input=self.input_, config=cfg.to_dict(),
                     mlpnet_version=__version__, trained_from="arrays", epoch=self.n_iter_, run_epochs=self.n_iter_,
                     metrics=history[-1] if history else {}, history=history, status="completed",
-                    best={"epoch": self.n_iter_, "monitor": cfg.train.monitor, "value": getattr(self, "loss_", None)},
+                    best=self._best_record(),
                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     target_stats=dict(getattr(self, "target_stats_", {})), **self._meta())
         model = self.model_

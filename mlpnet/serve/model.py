@@ -23,6 +23,7 @@ from .. import checkpoint, info
 from ..data import images
 from ..data.spec import encode_rows
 from ..errors import DataError, MlpnetError
+from ..fileio import json_ready
 
 
 class BadInput(MlpnetError):
@@ -45,7 +46,7 @@ class Served:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.checkpoint = checkpoint.load(self.path)  # the one read of the file
-        self.description = _public(info.describe_checkpoint(self.checkpoint, self.path.name))
+        self.description = json_ready(_public(info.describe_checkpoint(self.checkpoint, self.path.name)))
         self.input = self.checkpoint.input
         self.classes: list[str] = list(self.checkpoint.classes)
         self.kind = self.input.kind
@@ -58,19 +59,31 @@ class Served:
 
     # -- answers -------------------------------------------------------------------------
 
-    def answer(self, probs: np.ndarray) -> dict:
-        """``{label, index, probability, probabilities: {label: p}}`` for one row of outputs."""
-        i = int(np.argmax(probs))
-        return {"label": self.classes[i], "index": i, "probability": float(probs[i]),
-                "probabilities": {c: float(p) for c, p in zip(self.classes, probs)}}
+    def answer(self, out: np.ndarray) -> dict:
+        """The answer to one row of network outputs ``(k,)``, by the model's task.
+
+        classification: ``{label, index, probability, probabilities: {label: p}}``;
+        multilabel: ``{labels: [...], probabilities: {label: p}}`` (the labels over 0.5);
+        regression: ``{values: {target: value}}`` in the targets' own units. The labels and
+        values come from :meth:`~mlpnet.checkpoint.Checkpoint.to_user`, as in ``mlpnet predict``.
+        """
+        task = self.checkpoint.task
+        if task == "regression":
+            values = self.checkpoint.to_user(out[None])[0]
+            return {"values": {t: float(v) for t, v in zip(self.checkpoint.target_names, values)}}
+        probabilities = {c: float(p) for c, p in zip(self.classes, out)}
+        if task == "multilabel":
+            return {"labels": [str(c) for c in self.checkpoint.to_user(out[None])[0]], "probabilities": probabilities}
+        i = int(np.argmax(out))
+        return {"label": self.classes[i], "index": i, "probability": float(out[i]), "probabilities": probabilities}
 
     def _forward(self, x, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Probabilities for raw rows ``x`` and, if asked, each hidden layer's values ``(n, width)``."""
+        """Network outputs for raw rows ``x`` (see :meth:`answer`) and, if asked, each hidden layer's values."""
         self.observe_batch(len(x))
         with self._lock:
-            probs = self.checkpoint.predict_proba(x)
+            out = self.checkpoint.outputs(x)
             hidden = self.checkpoint.hidden(x) if activations else []
-        return probs, hidden
+        return out, hidden
 
     def predict_image(self, data: bytes, name: str = "upload", *, pixels: bool = False,
                       activations: bool = False) -> dict:

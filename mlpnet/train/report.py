@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import sys
 from typing import Callable
+
+from ..fileio import json_text
 
 METRIC_FIELDS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
 MAX_LINES = 100
@@ -57,13 +58,13 @@ class Reporter:
     def test(self, test: dict) -> None:
         """The final record of a run: the best epoch's test metrics (jsonl only; csv rows are epochs)."""
         if self.log_format == "jsonl":
-            self._out().write(json.dumps({"event": "test", **test}) + "\n")
+            self._out().write(json_text({"event": "test", **test}) + "\n")
             self._out().flush()
 
     def _write(self, row: dict) -> None:
         out = self._out()
         if self.log_format == "jsonl":
-            out.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}) + "\n")
+            out.write(json_text(row) + "\n")
         else:
             text = metrics_csv([row])
             out.write(text if self._rows == 0 else text.split("\n", 1)[1])

@@ -22,17 +22,31 @@ function buildBars(names) {
   }));
 }
 
+// An answer by the model's task: a class (label, probability), label sets (labels), or values.
 function showAnswer(a) {
-  predictionEl.textContent = a.label;
   predictionEl.classList.remove("idle");
-  confidenceEl.textContent = `${(100 * a.probability).toFixed(1)}% sure` +
-    (a.label === String(a.index) ? "" : ` (class ${a.index})`);
   errorEl.textContent = "";
+  if (a.values) {
+    const entries = Object.entries(a.values);
+    predictionEl.textContent = entries.length === 1 ? Number(entries[0][1].toPrecision(4)).toString() :
+      entries.map(([name, v]) => `${name} ${Number(v.toPrecision(4))}`).join(", ");
+    confidenceEl.textContent = entries.length === 1 ? `predicted ${entries[0][0]}` : "predicted values";
+    return;
+  }
+  const chosen = a.labels ? new Set(a.labels) : new Set([a.label]);
+  if (a.labels) {
+    predictionEl.textContent = a.labels.length ? a.labels.join(", ") : "none";
+    confidenceEl.textContent = "every label over 50%";
+  } else {
+    predictionEl.textContent = a.label;
+    confidenceEl.textContent = `${(100 * a.probability).toFixed(1)}% sure` +
+      (a.label === String(a.index) ? "" : ` (class ${a.index})`);
+  }
   for (const li of barsEl.children) {
     const p = a.probabilities[li.dataset.label] ?? 0;
     li.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
     li.querySelector(".pct").textContent = `${(100 * p).toFixed(1)}%`;
-    li.classList.toggle("top", li.dataset.label === a.label);
+    li.classList.toggle("top", chosen.has(li.dataset.label));
   }
   if (a.input) showSeen(a.input, a.activations || []);
 }
@@ -240,11 +254,12 @@ async function start() {
     const r = await fetch("/model");
     const m = await r.json();
     if (!r.ok) throw new Error(m.error || `HTTP ${r.status}`);
-    const acc = m.test ? `, test accuracy ${(100 * m.test.accuracy).toFixed(1)}%` : "";
+    const acc = m.test && m.test.accuracy != null ? `, test accuracy ${(100 * m.test.accuracy).toFixed(1)}%` : "";
     $("model-summary").textContent =
       `${m.path}: ${m.architecture.sizes.join("-")} ${m.architecture.activation}, ` +
-      `${m.dataset || "unknown data"}, ${m.classes.length} classes${acc}`;
-    buildBars(m.classes);
+      `${m.dataset || "unknown data"}, ` + (m.task === "regression" ? `predicts ${m.targets.join(", ")}` :
+        `${m.classes.length} ${m.task === "multilabel" ? "labels" : "classes"}${acc}`);
+    buildBars(m.task === "regression" ? [] : m.classes);
     if (m.input && m.input.kind === "table") {
       $("input-title").textContent = "Enter the features";
       $("tabular").hidden = false;
