@@ -115,8 +115,7 @@ def main() -> None:
     print()
     small_sets()
     print()
-    print("CLI regression CSV vs StandardScaler + MLPRegressor: not measured; `mlpnet train` on a regression "
-          "CSV is not on main yet (branch issue-20-cli)")
+    print("A regression CSV through the command line: python scripts/cli_regression_vs_sklearn.py")
 
 
 if __name__ == "__main__":

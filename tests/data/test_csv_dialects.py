@@ -109,3 +109,20 @@ def test_tab_file_of_integers_grouped_by_thousands_is_not_decimal_commas(tmp_pat
     assert any("thousands separators" in n for n in t.notes)
     eu = _write(tmp_path / "eu.tsv", "a\tlabel\n1,234\tx\n0,5\ty\n")  # one real decimal comma decides
     np.testing.assert_allclose(read_csv(eu).x[:, 0], [1.234, 0.5])
+
+
+def test_quoted_decimal_commas_in_a_comma_separated_file_are_numbers(tmp_path):
+    # Excel in much of Europe, told to separate by commas, quotes each number: "5,1","3,5",...
+    lines = ['"sepal_length","sepal_width","petal_length","petal_width",species']
+    lines += [",".join(f'"{v}"' for v in r[:4]) + f",{r[4]}" for r in ROWS]
+    path = _write(tmp_path / "quoted.csv", "\n".join(lines) + "\n")
+    want = read_csv(_european(tmp_path))
+    for options in (CsvOptions(), CsvOptions(decimal=",")):  # detected, or said
+        t = read_csv(path, options=options)
+        assert t.features == want.features  # four numeric columns, nothing one-hot encoded
+        np.testing.assert_allclose(t.x, want.x)
+        assert t.classes == want.classes
+    assert any("decimal comma" in n for n in read_csv(path).notes)
+    # Quoted thousands ("1,234") in a US file stay thousands, as without quotes.
+    us = _write(tmp_path / "us-quoted.csv", 'income,label\n"1,234",a\n"12,000",b\n"980",a\n"2,500",b\n')
+    np.testing.assert_allclose(read_csv(us).x[:, 0], [1234, 12000, 980, 2500])

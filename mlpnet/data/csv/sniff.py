@@ -71,13 +71,16 @@ def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
         if not lines:
             raise DataError(f"{path}: file is empty after its 'sep=' line")
     delim = opts.delimiter or (excel.group(1) if skip else _detect_delimiter(lines[:20], opts.decimal))
-    if delim == "," and opts.decimal == ",":
-        raise DataError(f"{path}: data.decimal ',' needs another delimiter, and the file is separated by commas"
-                        + (" (data.delimiter)" if opts.delimiter else "; set data.delimiter (';' or a tab)"))
     try:
         rows = list(csv.reader(lines[: _SAMPLE_ROWS + 1], delimiter=delim))
     except csv.Error as err:
         raise DataError(f"{path}: line 1: {err}") from None
+    # In a comma-separated file a decimal comma survives only inside quotes ("5,1"): with none there,
+    # data.decimal ',' would read each number as two fields.
+    if delim == "," and opts.decimal == "," and not any(_COMMA_NUMBER.match(c.strip()) for r in rows for c in r):
+        raise DataError(f"{path}: data.decimal ',' needs another delimiter or quoted numbers (\"5,1\"), and the file "
+                        "is separated by commas" + (" (data.delimiter)" if opts.delimiter
+                                                    else "; set data.delimiter (';' or a tab)"))
     decimal = opts.decimal if opts.decimal != "auto" else _detect_decimal(rows, delim)
     notes = []
     if decimal == ",":
@@ -147,9 +150,8 @@ def _detect_decimal(rows: list[list[str]], delimiter: str) -> str:
     Cells such as ``1,234`` (three digits after the comma) could be either; when every
     comma cell is of that form, they are taken as thousands separators (read as 1234,
     with a note), as integers grouped by thousands are more common than three decimals
-    everywhere."""
-    if delimiter == ",":
-        return "."
+    everywhere. In a comma-separated file such cells can only be quoted (``"5,1"``): the same rule
+    holds."""
     comma = dot = 0
     for row in rows:
         for cell in row:
