@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from ..fileio import json_text
-from .options import handle_errors, json_option, model_option, model_or_latest
+from .options import handle_errors, json_option, model_option, model_or_latest, pick_model, positional_model
 
 
 @click.command()
+@positional_model
 @model_option
 @click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
               help="Which split of the dataset to evaluate on.")
@@ -21,7 +22,7 @@ from .options import handle_errors, json_option, model_option, model_or_latest
               help="Write confusion_matrix.png and misclassified.png (a regressor: predicted_vs_true.png and "
                    "residuals.png) into this folder (needs mlpnet[plot]).")
 @handle_errors
-def evaluate(model_path, split, overrides, as_json, plots_dir):
+def evaluate(checkpoint_path, model_path, split, overrides, as_json, plots_dir):
     """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix;
     R^2, MAE and RMSE per target for a regressor; subset accuracy, Hamming loss and F1 for multilabel."""
 
@@ -32,7 +33,7 @@ def evaluate(model_path, split, overrides, as_json, plots_dir):
 
     if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
         raise MlpnetError(f"{plots_dir}: --plots needs a folder, and this is a file")
-    ev = evaluate_checkpoint(model_or_latest(model_path), split, list(overrides))
+    ev = evaluate_checkpoint(model_or_latest(pick_model(checkpoint_path, model_path)), split, list(overrides))
     for note in ev.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:

@@ -24,7 +24,7 @@ def output_option(help: str, *old: str):
 
 
 def positional_model(f):
-    """The checkpoint as a positional argument too (the older spelling of ``info`` and ``export``)."""
+    """The checkpoint as a positional argument too, in every command with no other positional (all but predict)."""
     return click.argument("checkpoint_path", metavar="[MODEL]", required=False, type=click.Path(path_type=Path))(f)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from .options import handle_errors, model_option
+from .options import handle_errors, model_option, pick_model, positional_model
 
 
 @click.command()
+@positional_model
 @model_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; another than loopback is reachable by others (a warning says so).")
@@ -26,7 +27,7 @@ from .options import handle_errors, model_option
               help="Read the API key from the first line of FILE (keeps it out of the process list).")
 @click.option("--access-log", "access_log", is_flag=True, help="Write one line per request to standard error.")
 @handle_errors
-def serve(model_path, host, port, workers, max_body, read_timeout, api_key, api_key_file, access_log):
+def serve(checkpoint_path, model_path, host, port, workers, max_body, read_timeout, api_key, api_key_file, access_log):
     """Serve a model over HTTP: a drawing page at /, POST /predict, /metrics, /docs (needs mlpnet[serve])."""
     from ..errors import MlpnetError
     from ..serve import serve as run_server
@@ -37,6 +38,6 @@ def serve(model_path, host, port, workers, max_body, read_timeout, api_key, api_
         raise MlpnetError("give the API key once: --api-key or --api-key-file, not both")
     if api_key_file:
         api_key = read_api_key(api_key_file)
-    run_server(model_path or default_model(), host=host, port=port, max_body=max_body, workers=workers,
+    run_server(pick_model(checkpoint_path, model_path) or default_model(), host=host, port=port, max_body=max_body, workers=workers,
                api_key=api_key or None, access_log=access_log, read_timeout=read_timeout, echo=click.echo,
                warn=lambda m: click.echo(m, err=True))
