@@ -14,7 +14,7 @@ from .options import handle_errors, output_option, set_option
               help="YAML config; keys it leaves out keep their built-in values (--print-config shows all).  "
                    "[default: none, the values of configs/mnist.yaml]")
 @set_option
-@output_option("Run directory; runs/latest points at it.  [default: runs/<name>, the name taken from the data]",
+@output_option("Run directory; runs/latest points at it.  [default: runs/<name>: the name key, else the stem of data.path, else of the config file, else the dataset; a rerun gets runs/<name>-2]",
                "--out")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None,
               help="Continue a run from its last.npz (only train.epochs, train.early_stopping, "
