@@ -11,9 +11,10 @@ import json
 import os
 import re
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+if TYPE_CHECKING:  # annotations only: importing this module needs no Starlette
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import Metrics, route_of
 

@@ -52,6 +52,8 @@ class SweepOutcome:
     notes: list[str]
 
 
+FINISHED = "finished"
+"""A trial's mark, written by its worker when it finished with a finite metric (what the median rule reads)."""
 MIN_PEERS = 3
 """Finished trials the median rule needs before it stops anything."""
 
@@ -117,6 +119,10 @@ def run_trial(cfg_dict: dict, out_dir: str, trial: int, prune: str = "none") -> 
             echo(msg)
             return {"status": "failed", "error": msg, "seconds": time.perf_counter() - t0}
     value = float(r.best_value)
+    if math.isfinite(value):
+        # Written here, on the worker, before the task returns: the median rule of the next trial,
+        # which may start at once, must see this one finished (the client records it later).
+        write_text(out / FINISHED, "ok\n")
     return {"status": "ok" if math.isfinite(value) else "failed", "metric": value,
             "seconds": time.perf_counter() - t0, "epochs": r.epochs, "best_epoch": r.best_epoch,
             "error": None if math.isfinite(value) else f"{r.monitor} was never finite"}
@@ -125,12 +131,11 @@ def run_trial(cfg_dict: dict, out_dir: str, trial: int, prune: str = "none") -> 
 def _peer_bests(root: Path, trial: int, monitor: str, maximize: bool, epoch: int) -> list[float]:
     """Best ``monitor`` within the first ``epoch`` epochs of every other trial that finished (status ok)."""
     out = []
-    for rec in root.glob("trial-*/trial.json"):
+    for done in root.glob(f"trial-*/{FINISHED}"):
+        if done.parent == res.trial_dir(root, trial):
+            continue
         try:
-            d = json.loads(rec.read_text(encoding="utf-8"))
-            if d.get("status") != "ok" or d.get("trial") == trial:
-                continue
-            with open(rec.parent / "metrics.csv", encoding="utf-8") as f:
+            with open(done.parent / "metrics.csv", encoding="utf-8") as f:
                 values = [float(row[monitor]) for row in csv.DictReader(f)
                           if int(row["epoch"]) <= epoch and row[monitor] != ""]
         except (OSError, ValueError, KeyError):

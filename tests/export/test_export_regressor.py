@@ -9,6 +9,7 @@ from mlpnet import checkpoint
 from mlpnet.cli import cli
 
 ort = pytest.importorskip("onnxruntime", reason="pip install 'mlpnet[onnx]' for onnxruntime")
+pytest.importorskip("onnx", reason="pip install 'mlpnet[onnx]' for onnx")
 
 
 def test_regressor_onnx_matches_mlpnet(tmp_path):
