@@ -32,6 +32,7 @@ from ..config import Config, from_dict
 from ..data.spec import InputSpec
 from ..errors import DataError
 from ..nn import MLP, Architecture, activations, losses, optimizers
+from ..train.sizing import blas_threads
 from ..train.stochastic import Progress, Settings, fit_epochs
 from .checks import (_check_weights, _check_X, _feature_names, _fit_stats, _float64_copy, _holdout, _input_info,
                      _listed, _mappings, _seed, _threads)
@@ -269,7 +270,8 @@ class _MLP(_Base):
             w = None if w is None else w[train_idx]
             val_score = lambda: self._score_network(xv, yv, wv)  # noqa: E731
         s = self._settings(x.shape[0])
-        with _threads(self.threads), np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        threads = blas_threads(self.threads, model.arch.sizes, min(s.batch_size, x.shape[0]))
+        with _threads(threads), np.errstate(over="ignore", invalid="ignore", under="ignore"):
             converged = fit_epochs(model, self._loss(), self._opt, x, targets, w, s, p, rng,
                                    incremental=incremental, val_score=val_score, echo=echo)
         self.n_iter_ = p.n_iter

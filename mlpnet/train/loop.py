@@ -33,7 +33,7 @@ from ..nn import MLP, losses
 from .build import build_model, build_optimizer, build_schedule, build_step, check_memory, check_warmup
 from .report import Reporter, diverged_message
 from .rundir import RunDir
-from .sizing import plan
+from .sizing import blas_threads, plan
 from .state import TrainState, check_more_epochs, check_resumable, restore
 
 RESUMABLE_KEYS = ("train.epochs", "train.early_stopping", "train.threads", "data.path", "data.download")
@@ -228,6 +228,7 @@ class Run:
         threads = self.cfg.train.threads
         if threads is None and self.comm.size > 1:
             threads = max(1, (os.cpu_count() or 1) // self.comm.local_size)  # ranks on a machine share its cores
+        threads = blas_threads(threads, self.model.arch.sizes, self.batch)
         return thread_limit(1 if self.step.one else threads, self.rep)
 
     def train_epoch(self, epoch: int) -> dict:

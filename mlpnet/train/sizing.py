@@ -1,4 +1,4 @@
-"""The small-data policy, in one place: how ``auto`` batch sizes and epoch counts are chosen.
+"""The small-data policy, in one place: how ``auto`` batch sizes, epoch counts and BLAS threads are chosen.
 
 Only a value the user left ``auto`` is chosen here; a number given in a config file, with
 ``--set`` or to ``MLPClassifier`` is used as given. Every choice that differs from the
@@ -25,6 +25,12 @@ SMALL_EPOCH = 100
 """Epochs of fewer batches than this are "small data": ``train.min_steps`` may add epochs."""
 
 MAX_AUTO_EPOCHS = 100_000
+
+SMALL_STEP_MACS = 4_000_000
+"""Below this many multiply-adds in a batch's forward pass, threads left unset (``train.threads: null``,
+``MLPClassifier(threads=None)``) means one BLAS thread: on matrices this small, waking and joining
+threads costs more than they save (``python scripts/threads_threshold.py`` measures where the
+crossover lies; scikit-learn's ``load_digits`` network, 200 x 7,400, is 1.5 million)."""
 
 
 @dataclass
@@ -78,3 +84,16 @@ def plan(n_train: int, batch_size: int | str, epochs: int | str, *, min_batches:
     else:
         count = int(epochs)
     return Plan(batch, count, steps, notes)
+
+
+def blas_threads(threads: int | None, sizes, batch: int) -> int | None:
+    """BLAS threads for training a network of layer ``sizes`` on batches of ``batch`` rows.
+
+    What the user set wins; unset (None), small steps (see :data:`SMALL_STEP_MACS`) get one
+    thread and larger ones every core (None).
+    """
+    if threads is not None:
+        return threads
+    macs = batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 1 if macs < SMALL_STEP_MACS else None
+

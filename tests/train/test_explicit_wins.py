@@ -83,3 +83,35 @@ def test_resume_with_epochs_auto_resolves_it(blobs, tmp_path):
     r2 = trainer.train(None, ["train.epochs=auto"], None, resume=tmp_path / "run" / "last.npz", progress=False,
                        echo=msgs.append)
     assert r2.epochs == sizing.AUTO_EPOCHS and r2.config.train.epochs == sizing.AUTO_EPOCHS
+
+
+def test_blas_threads_one_for_small_steps_and_what_the_user_set_always():
+    from mlpnet.train.sizing import SMALL_STEP_MACS, blas_threads
+
+    digits = (64, 100, 10)  # scikit-learn's load_digits network: 200 x 7,400 multiply-adds
+    assert blas_threads(None, digits, 200) == 1
+    assert blas_threads(None, (784, 256, 128, 10), 256) is None  # large: every core
+    assert blas_threads(2, digits, 200) == 2 and blas_threads(1, (784, 256, 128, 10), 256) == 1  # set: as set
+    edge = SMALL_STEP_MACS // (10 * 10)
+    assert blas_threads(None, (10, 10), edge) is None and blas_threads(None, (10, 10), edge - 1) == 1
+
+
+def test_an_estimator_with_threads_unset_trains_small_networks_on_one_blas_thread(monkeypatch):
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    import mlpnet
+    from mlpnet.train import stochastic
+
+    seen = []
+    real = stochastic.fit_epochs
+
+    def spy(*args, **kwargs):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("mlpnet.estimator.base.fit_epochs", spy)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(100, 4)), rng.integers(0, 2, 100)
+    mlpnet.MLPClassifier(max_iter=2, random_state=0).fit(x, y)
+    assert seen == [{1}]
