@@ -170,8 +170,8 @@ class TrainConfig:
                                                 "data.weight_column")
     monitor: str = _opt("auto", choices=MONITORS, help="the metric that picks best.npz and drives "
                         "early stopping; auto: val_accuracy, or val_r2 for regression")
-    threads: int | None = _opt(None, lo=1, help="BLAS threads (null: all cores); 1 is steadier on a "
-                               "busy shared machine")
+    threads: int | None = _opt(None, lo=1, help="BLAS threads (null: one for a small network, whose "
+                               "steps a second thread does not speed up, else all cores)")
 
 
 @dataclass

@@ -52,7 +52,7 @@ PARAMS: tuple[Param, ...] = (
     Param("label_smoothing", "label_smoothing", "MLPClassifier: soften the one-hot targets", sklearn=False),
     Param("class_weight", None, 'MLPClassifier: "balanced" or {label: weight}', sklearn=False),
     Param("dtype", None, "float32 or float64; None follows X (float32 stays float32, else float64)", sklearn=False),
-    Param("threads", "train.threads", "BLAS threads (None: all cores)", sklearn=False),
+    Param("threads", "train.threads", "BLAS threads (None: one for a small network, else all cores)", sklearn=False),
 )
 """Every estimator parameter, in the order of the constructors."""
 
