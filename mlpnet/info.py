@@ -66,7 +66,8 @@ def format_info(d: dict) -> str:
         f"{_v(cfg.get('schedule', {}).get('name'))}, batch {_v(t.get('batch_size'))}, seed {_v(cfg.get('seed'))}",
         f"epochs       {_epochs(d)}; "
         f"{'resumable' if d['resumable'] else 'weights only (a run resumes from its last.npz)'}",
-        f"this epoch   train loss {_f(m.get('train_loss'))}, acc {_f(m.get('train_accuracy'))}; "
+        f"this epoch   train loss {_f(m.get('train_loss'))}"
+        + ("; " if d.get("task") == "regression" else f", acc {_f(m.get('train_accuracy'))}; ") +
         f"val loss {_f(m.get('val_loss'))}, "
         + (f"r2 {_f(m.get('val_r2'))}" if "val_r2" in m else f"acc {_f(m.get('val_accuracy'))}"),
         f"best         {_v(best.get('monitor'))} {_f(best.get('value'))} at epoch {_v(best.get('epoch'))}",
