@@ -159,3 +159,41 @@ def test_tabular_model_gets_a_form_of_its_features(browser, tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=15)
+
+
+def test_regression_model_page_shows_the_predicted_value(browser, tmp_path):
+    import json
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from mlpnet.cli import cli
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    y = 50 + 10 * x[:, 0] - 4 * x[:, 1]
+    csv = tmp_path / "prices.csv"
+    csv.write_text("a,b,c,price\n" + "\n".join(f"{p:.4f},{q:.4f},{r:.4f},{t:.3f}" for (p, q, r), t in zip(x, y)) + "\n")
+    r = CliRunner().invoke(cli, ["train", "--set", f"data.path={csv}", "--set", "data.label_column=price",
+                                 "--set", "model.hidden=[16]", "--set", "train.epochs=8", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 0, r.output
+    proc, url = trained.start_server(tmp_path / "run" / "best.npz")
+    try:
+        req = urllib.request.Request(url + "/predict", data=json.dumps({"rows": [[0.5, -1.0, 0.25]]}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        want = json.loads(urllib.request.urlopen(req, timeout=10).read())["predictions"][0]["values"]["price"]
+        pg = browser.new_page()
+        pg.goto(url)
+        pg.wait_for_selector("[data-testid=tabular-form]", state="visible", timeout=10_000)
+        assert "predicts price" in pg.locator("#model-summary").inner_text()
+        for i, v in enumerate(["0.5", "-1.0", "0.25"]):
+            pg.get_by_test_id(f"feature-{i}").fill(v)
+        pg.get_by_role("button", name="Predict").click()
+        wait_answer(pg)
+        shown = float(pg.get_by_test_id("prediction").inner_text())
+        assert shown == pytest.approx(want, rel=1e-3)
+        assert pg.locator("[data-testid=bars] li").count() == 0
+        pg.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
