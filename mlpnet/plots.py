@@ -230,17 +230,11 @@ def plot_misclassified(
     return _save(fig, path)
 
 
-# --- helpers ---------------------------------------------------------------------------
-
-
 def plot_predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], path: str | Path,
                            title: str = "") -> Path:
     """One scatter per target of predicted against true values ``(n, k)``, with the line y = x."""
-    Figure, _ = _matplotlib()
-    k = y_true.shape[1]
-    fig = Figure(figsize=(4.2 * min(k, 4), 4.2 * math.ceil(k / 4)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(math.ceil(k / 4), min(k, 4))).ravel()
-    for j, ax in enumerate(axes[:k]):
+    fig, axes = _per_target(y_true.shape[1], height=4.2)
+    for j, ax in enumerate(axes):
         t, p = y_true[:, j], y_pred[:, j]
         lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
         ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, label="y = x")
@@ -255,11 +249,8 @@ def plot_predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, names: Sequen
 def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], path: str | Path,
                    title: str = "") -> Path:
     """One scatter per target of the residual (predicted - true) against the predicted value."""
-    Figure, _ = _matplotlib()
-    k = y_true.shape[1]
-    fig = Figure(figsize=(4.2 * min(k, 4), 3.6 * math.ceil(k / 4)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(math.ceil(k / 4), min(k, 4))).ravel()
-    for j, ax in enumerate(axes[:k]):
+    fig, axes = _per_target(y_true.shape[1], height=3.6)
+    for j, ax in enumerate(axes):
         ax.axhline(0.0, color="0.5", lw=1)
         ax.scatter(y_pred[:, j], y_pred[:, j] - y_true[:, j], s=8, alpha=0.6, color=TRAIN_COLOR)
         ax.set_xlabel(f"predicted {names[j]}")
@@ -267,6 +258,20 @@ def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str],
         ax.grid(alpha=0.3)
     fig.suptitle(title or "Residuals")
     return _save(fig, path)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _per_target(k: int, height: float):
+    """A figure with one panel per target, four to a row: ``(fig, the k axes)``; empty cells hidden."""
+    Figure, _ = _matplotlib()
+    rows, cols = math.ceil(k / 4), min(k, 4)
+    fig = Figure(figsize=(4.2 * cols, height * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes[k:]:
+        ax.set_axis_off()
+    return fig, axes[:k]
 
 
 def _matplotlib() -> tuple[Any, Any]:
