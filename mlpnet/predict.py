@@ -63,22 +63,49 @@ class Prediction:
 
 
 @dataclass
+class Failure:
+    """An input that could not be predicted: the file (or the folder or pattern as given) and why."""
+
+    input: str
+    error: str
+    before: int = 0
+    """How many predictions come before it, so :meth:`Results.entries` keeps the inputs' order."""
+
+    def to_dict(self) -> dict:
+        return {"input": self.input, "error": self.error}
+
+
+@dataclass
 class Results:
     predictions: list[Prediction] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     saved: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     id_column: str | None = None
     """The id column of the CSV input (first file that has one), for ``--output``."""
     image_model: bool = False
 
+    @property
+    def errors(self) -> list[str]:
+        """One line per input that failed (each names its file)."""
+        return [f.error for f in self.failures]
 
-def expand_inputs(items: list[str], tabular: bool = False) -> tuple[list[Path], list[str], list[str]]:
+    def entries(self) -> list[dict]:
+        """What ``--json`` prints: one entry per answer and per failure, in the inputs' order."""
+        out, i = [], 0
+        for f in self.failures:
+            out += [p.to_dict() for p in self.predictions[i:f.before]] + [f.to_dict()]
+            i = max(i, f.before)
+        return out + [p.to_dict() for p in self.predictions[i:]]
+
+
+def expand_inputs(items: list[str], tabular: bool = False) -> tuple[list[Path], list[Failure], list[str]]:
     """Files as given, folders' inputs (sorted), and glob patterns the shell left unexpanded.
 
     A folder means the files the model reads: its images (its ``.csv`` files for a
     tabular model); other files in it (a ``labels.csv``, notes) are skipped, and counted
-    in a note. Returns the paths, one error line per item that matched nothing, and notes.
+    in a note. Returns the paths, a failure per item that matched nothing (``before``: the
+    number of paths ahead of it), and notes.
     """
     paths, errors, notes = [], [], []
     wanted = {".csv"} if tabular else IMAGE_SUFFIXES
@@ -90,7 +117,7 @@ def expand_inputs(items: list[str], tabular: bool = False) -> tuple[list[Path], 
             other = [f for f in files if f.suffix.lower() not in wanted]
             what = "CSV files" if tabular else "images"
             if not found:
-                errors.append(f"{p}: no {what} in this folder")
+                errors.append(Failure(item, f"{p}: no {what} in this folder", len(paths)))
             elif other:
                 shown = ", ".join(f.name for f in other[:3]) + (", ..." if len(other) > 3 else "")
                 notes.append(f"{p}: skipped {len(other)} file(s) that are not {what} ({shown})")
@@ -98,7 +125,7 @@ def expand_inputs(items: list[str], tabular: bool = False) -> tuple[list[Path], 
         elif not p.exists() and glob.has_magic(item):
             matched = sorted(Path(m) for m in glob.glob(item))
             if not matched:
-                errors.append(f"{item}: no file matches this pattern")
+                errors.append(Failure(item, f"{item}: no file matches this pattern", len(paths)))
             paths.extend(matched)
         else:
             paths.append(p)  # a missing file is reported when it is read
@@ -123,9 +150,10 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
     ckpt = checkpoint.load(model_path)
     spec = ckpt.input
     res = Results(image_model=spec.kind == "image")
-    paths, res.errors, res.notes = expand_inputs(items, tabular=spec.kind == "table")
+    paths, unmatched, res.notes = expand_inputs(items, tabular=spec.kind == "table")
     rows, names, row_ids, ids = [], [], [], []
-    for path in paths:
+    for n, path in enumerate(paths):
+        res.failures += [Failure(f.input, f.error, len(names)) for f in unmatched if f.before == n]
         try:
             if path.suffix.lower() == ".csv":
                 got = _csv_rows(path, spec)
@@ -138,7 +166,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
                 continue
             img = spec.image(images.load_image(path), name=str(path))
         except MlpnetError as err:
-            res.errors.append(str(err))
+            res.failures.append(Failure(str(path), str(err), len(names)))
             continue
         rows.append(img.reshape(1, -1))
         names.append(str(path))
@@ -146,6 +174,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
         ids.append(None)
         if save_dir is not None:
             res.saved.append(_save_input(img, path, Path(save_dir), res.saved))
+    res.failures += [Failure(f.input, f.error, len(names)) for f in unmatched if f.before == len(paths)]
     if not rows:
         return res
     out = ckpt.outputs(np.concatenate(rows))

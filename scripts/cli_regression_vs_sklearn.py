@@ -51,7 +51,7 @@ def mlpnet_r2(folder: Path, seed: int) -> tuple[float, float]:
     run = folder / f"run-{seed}"
     cmd = [sys.executable, "-m", "mlpnet", "train", "--set", f"data.path={folder / 'train.csv'}",
            "--set", f"data.test_path={folder / 'test.csv'}", "--set", "data.label_column=target",
-           "--set", "task=regression", "--set", f"seed={seed}", "--out", str(run), "--overwrite"]
+           "--set", "task=regression", "--set", f"seed={seed}", "-o", str(run), "--overwrite"]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0

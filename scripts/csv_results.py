@@ -44,8 +44,8 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
 def train(args: list[str], out: Path) -> dict:
-    """Run ``mlpnet train ARGS --out OUT``; return its test metrics and wall time."""
-    cmd = [sys.executable, "-m", "mlpnet", "train", *args, "--out", str(out), "--no-progress"]
+    """Run ``mlpnet train ARGS -o OUT``; return its test metrics and wall time."""
+    cmd = [sys.executable, "-m", "mlpnet", "train", *args, "-o", str(out), "--no-progress"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:

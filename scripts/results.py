@@ -37,8 +37,8 @@ from mlpnet.data.idx import read_idx_pair, write_idx  # noqa: E402
 
 
 def run(label: str, args: list[str], out: Path) -> dict:
-    """Run ``mlpnet train ARGS --out OUT`` and return time and test metrics."""
-    cmd = [sys.executable, "-m", "mlpnet", "train", *args, "--out", str(out), "--no-progress"]
+    """Run ``mlpnet train ARGS -o OUT`` and return time and test metrics."""
+    cmd = [sys.executable, "-m", "mlpnet", "train", *args, "-o", str(out), "--no-progress"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t0

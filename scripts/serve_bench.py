@@ -24,8 +24,8 @@ M and T: any image checkpoint and any tabular (CSV-trained) checkpoint. Without
 ``--model``/``--tabular-model`` the script trains small ones first (a 784-256-128-10 on
 the MNIST sample mlpnet ships, 3 epochs; a 4-feature CSV model), as you could with::
 
-    mlpnet train --set data.dataset=mnist-sample --set train.epochs=3 --out /tmp/m   # M = /tmp/m/best.npz
-    mlpnet train --set data.dataset=csv --set data.path=birds.csv --out /tmp/t       # T = /tmp/t/best.npz
+    mlpnet train --set data.dataset=mnist-sample --set train.epochs=3 -o /tmp/m   # M = /tmp/m/best.npz
+    mlpnet train --set data.dataset=csv --set data.path=birds.csv -o /tmp/t       # T = /tmp/t/best.npz
 
 The figures are only as quiet as the machine: the script prints the load average before
 each run, and the number of cores.
@@ -88,7 +88,7 @@ def train_models(folder: Path) -> tuple[Path, Path]:
     runs = [("digits", ["data.dataset=mnist-sample", "train.epochs=3"]),
             ("birds", ["data.dataset=csv", f"data.path={folder / 'birds.csv'}", "train.epochs=5"])]
     for name, sets in runs:
-        cmd = [sys.executable, "-m", "mlpnet", "train", "--out", str(folder / name), "--no-progress"]
+        cmd = [sys.executable, "-m", "mlpnet", "train", "-o", str(folder / name), "--no-progress"]
         for s in sets:
             cmd += ["--set", s]
         subprocess.run(cmd, check=True, capture_output=True, cwd=folder)

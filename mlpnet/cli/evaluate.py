@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..fileio import json_text
-from .options import handle_errors, json_option, model_option, model_or_latest, pick_model, positional_model
+from .options import (handle_errors, json_option, model_option, model_or_latest, output_option, pick_model,
+                      positional_model)
 
 
 @click.command()
@@ -18,11 +19,10 @@ from .options import handle_errors, json_option, model_option, model_or_latest, 
 @click.option("--set", "overrides", multiple=True, metavar="data.KEY=VALUE",
               help="Evaluate on other data, e.g. --set data.path=other/folder; repeatable.")
 @json_option
-@click.option("--plots", "plots_dir", type=click.Path(path_type=Path), default=None,
-              help="Write confusion_matrix.png and misclassified.png (a regressor: predicted_vs_true.png and "
-                   "residuals.png) into this folder (needs mlpnet[plot]).")
+@output_option("Write the plots into this folder: confusion_matrix.png and misclassified.png (a regressor: "
+               "predicted_vs_true.png and residuals.png); needs mlpnet[plot].", "--plots")
 @handle_errors
-def evaluate(checkpoint_path, model_path, split, overrides, as_json, plots_dir):
+def evaluate(checkpoint_path, model_path, split, overrides, as_json, output):
     """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix;
     R^2, MAE and RMSE per target for a regressor; subset accuracy, Hamming loss and F1 for multilabel."""
 
@@ -31,8 +31,9 @@ def evaluate(checkpoint_path, model_path, split, overrides, as_json, plots_dir):
     from ..evaluate import format_evaluation
     from ..plots import PlotUnavailable
 
+    plots_dir = output
     if plots_dir is not None and plots_dir.exists() and not plots_dir.is_dir():
-        raise MlpnetError(f"{plots_dir}: --plots needs a folder, and this is a file")
+        raise MlpnetError(f"{plots_dir}: --output needs a folder for the plots, and this is a file")
     ev = evaluate_checkpoint(model_or_latest(pick_model(checkpoint_path, model_path)), split, list(overrides))
     for note in ev.notes:
         click.echo(f"note: {note}", err=True)

@@ -19,8 +19,36 @@ model_option = click.option("-m", "--model", "model_path", type=click.Path(path_
 
 
 def output_option(help: str, *old: str):
-    """``-o``/``--output``: what a command writes (a file or a folder); ``old`` keeps earlier spellings."""
-    return click.option("-o", "--output", *old, "output", type=click.Path(path_type=Path), default=None, help=help)
+    """``-o``/``--output``: what a command writes (a file or a folder), the one spelling in every command.
+
+    Each earlier spelling in ``old`` (``--out``, ``--plots``) still works, hidden from ``--help``,
+    with a one-line deprecation warning on stderr; given with a different ``-o`` it is refused.
+    """
+
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            for spelling in old:
+                value = kwargs.pop(_alias_dest(spelling))
+                if value is None:
+                    continue
+                click.echo(f"warning: {spelling} is deprecated; use -o/--output", err=True)
+                if kwargs["output"] is not None and kwargs["output"] != value:
+                    _fail(f"error: two outputs given (-o {kwargs['output']} and {spelling} {value}); name one", 2)
+                kwargs["output"] = value
+            return f(*args, **kwargs)
+
+        for spelling in old:
+            wrapper = click.option(spelling, _alias_dest(spelling), type=click.Path(path_type=Path), default=None,
+                                   hidden=True)(wrapper)
+        return click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None,
+                            help=help)(wrapper)
+
+    return decorate
+
+
+def _alias_dest(spelling: str) -> str:
+    return "deprecated_" + spelling.lstrip("-").replace("-", "_")
 
 
 def positional_model(f):

@@ -37,16 +37,14 @@ def predict(inputs, model_path, top_k, as_json, save_dir, output):
     if output is not None and res.predictions:
         click.echo(f"wrote {write_csv(res, output)} ({len(res.predictions)} rows)", err=True)
     if as_json:
-        # Nothing predicted: no JSON document at all (not "[]"), only the errors on stderr and exit 1.
-        # Some predicted: the document holds those, the errors go to stderr, and the exit is still 1.
-        if res.predictions or not res.errors:
-            click.echo(json_text([p.to_dict() for p in res.predictions]))
+        # One entry per answer and one {"input", "error"} per input that failed, in the inputs' order;
+        # the exit status is 1 if any failed (docs/guide/commands.md, "predict --json").
+        click.echo(json_text(res.entries()))
     else:
         for p in res.predictions:
             click.echo(format_prediction(p))
     for err in res.errors:
         click.echo(f"error: {err}", err=True)
     if res.errors:
-        total = len(res.predictions) + len(res.errors)
-        raise MlpnetError(f"{len(res.errors)} of {total} input(s) could not be predicted" if res.predictions
-                          else "nothing could be predicted")
+        raise MlpnetError(f"{len(res.errors)} input(s) could not be predicted, {len(res.predictions)} answer(s) given"
+                          if res.predictions else "nothing could be predicted")

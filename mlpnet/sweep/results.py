@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import plots
 from ..config import Config
-from ..fileio import write_text
+from ..fileio import json_text, write_text
 from .spec import SweepSpec, trial_config
 
 STATUSES = ("ok", "pruned", "failed", "pending")
@@ -61,7 +61,7 @@ def read_record(out: Path, i: int) -> TrialResult | None:
 def write_record(out: Path, r: TrialResult) -> None:
     d = trial_dir(out, r.trial)
     d.mkdir(parents=True, exist_ok=True)
-    write_text(d / "trial.json", json.dumps(r.to_dict(), indent=1) + "\n")
+    write_text(d / "trial.json", json_text(r.to_dict(), indent=1) + "\n")  # strict: a NaN metric is null
 
 
 def ranked(results: list[TrialResult], maximize: bool) -> list[TrialResult]:

@@ -145,7 +145,7 @@ def test_truncated_checkpoint(runner, tmp_path):
 def test_existing_run_is_refused_then_resumed(runner, tmp_path):
     assert _train(runner, tmp_path).exit_code == 0
     before = Path("runs/blobs/best.npz").read_bytes()
-    line = _one_line_error(_train(runner, tmp_path, "--out", "runs/blobs"))
+    line = _one_line_error(_train(runner, tmp_path, "-o", "runs/blobs"))
     assert "already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == before
     r = runner.invoke(cli, ["train", "--resume", "runs/blobs/last.npz", "--set", "train.epochs=3"])
     assert r.exit_code == 0, r.output
@@ -189,7 +189,7 @@ def test_predict_errors_keep_going(runner, tmp_path):
     assert "error: blank.png: no ink found" in out
     assert "error: text.png: not a recognised image file" in out
     assert "error: missing.png: no such file" in out
-    assert "error: 3 of 4 input(s) could not be predicted" in out
+    assert "error: 3 input(s) could not be predicted, 1 answer(s) given" in out
     assert "Traceback" not in out
 
 
@@ -203,7 +203,8 @@ def test_predict_json_has_nothing_else_on_stdout(tmp_path, monkeypatch):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save("imgs/blank.png")
     r = runner.invoke(cli, ["predict", "ok.png", "imgs", "--json", "--save-preprocessed", "seen"])
     assert r.exit_code == 1
-    assert json.loads(r.stdout)[0]["file"] == "ok.png"
+    entries = json.loads(r.stdout)
+    assert entries[0]["file"] == "ok.png" and entries[1]["input"].endswith("blank.png")
     assert "blank.png: no ink found" in r.stderr
     assert Image.open("seen/ok.png").size == (28, 28)
 
@@ -268,7 +269,7 @@ def test_point15_rerun_with_the_default_name_gets_a_fresh_directory(runner, tmp_
     assert _train(runner, tmp_path).exit_code == 0
     assert Path("runs/blobs-3/best.npz").exists() and Path("runs/latest").resolve() == Path("runs/blobs-3").resolve()
     # An explicit --out still refuses a folder that holds a model, and leaves it untouched.
-    line = _one_line_error(_train(runner, tmp_path, "--out", "runs/blobs"))
+    line = _one_line_error(_train(runner, tmp_path, "-o", "runs/blobs"))
     assert "runs/blobs: already holds a model" in line and Path("runs/blobs/best.npz").read_bytes() == first
     assert not Path("runs/blobs-4").exists()
 

@@ -91,7 +91,7 @@ def test_old_positional_checkpoint_still_works(runner, tmp_path, name):
     assert r3.exit_code == 2 and "two checkpoints given" in r3.output
 
 
-@pytest.mark.parametrize("name", ["train", "sweep", "predict", "export"])
+@pytest.mark.parametrize("name", ["train", "sweep", "predict", "export", "evaluate"])
 def test_every_output_is_dash_o_output(name):
     opt = _options(name)["output"]
     assert "-o" in opt.opts and "--output" in opt.opts
@@ -102,6 +102,7 @@ def test_old_out_spelling_still_works(runner, tmp_path):
     r = runner.invoke(cli, ["train", "--out", "old", "--set", f"data.path={npz}", *FAST])
     assert r.exit_code == 0, r.output
     assert Path("old/best.npz").exists()
+    assert "warning: --out is deprecated; use -o/--output" in r.stderr
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -117,16 +118,19 @@ def test_defaults_are_shown_one_way_in_help(name):
         assert head.endswith(".  "), (name, opt.name, text)
 
 
-def test_predict_json_that_fails_prints_nothing_on_stdout(tmp_path, monkeypatch):
+def test_predict_json_that_fails_never_prints_an_empty_array(tmp_path, monkeypatch):
+    """A command that fails before reading inputs prints nothing on stdout; an input that fails is an
+    error entry (never "[]", which reads as "nothing to say")."""
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     npz = make_blobs_npz(tmp_path / "blobs.npz", n_train=200, n_test=20)
     assert runner.invoke(cli, ["train", "-o", "run", "--set", f"data.path={npz}", *FAST]).exit_code == 0
+    r = runner.invoke(cli, ["predict", "-m", "nothere.npz", "missing.png", "--json"])
+    assert r.exit_code == 1 and r.stdout == "" and "nothere.npz" in r.stderr
     r = runner.invoke(cli, ["predict", "-m", "run/best.npz", "missing.png", "--json"])
     assert r.exit_code == 1
-    assert r.stdout == ""
+    assert json.loads(r.stdout) == [{"input": "missing.png", "error": "missing.png: no such file"}]
     assert "missing.png" in r.stderr
-    json.dumps(r.stderr)  # the error is text on stderr, not a document on stdout
 
 
 def test_resume_help_names_exactly_the_resumable_keys():

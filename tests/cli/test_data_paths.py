@@ -29,7 +29,7 @@ def sample_model(tmp_path_factory) -> Path:
     """A small model trained on the built-in sample (every new user's first model)."""
     out = tmp_path_factory.mktemp("sample") / "run"
     r = _run("train", "--set", "data.dataset=mnist-sample", "--set", "train.epochs=1", "--set", "train.min_steps=0",
-             "--set", "model.hidden=[16]", "--out", str(out), "--no-progress")
+             "--set", "model.hidden=[16]", "-o", str(out), "--no-progress")
     assert r.exit_code == 0, r.output
     return out / "best.npz"
 
@@ -52,7 +52,7 @@ def test_data_path_alone_infers_the_format(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("iris.csv").write_text(IRIS)
     r = _run("train", "--set", "data.path=iris.csv", "--set", "train.epochs=1", "--set", "train.min_steps=0",
-             "--out", "run", "--no-progress")
+             "-o", "run", "--no-progress")
     assert r.exit_code == 0, r.output
     assert "no such folder" not in r.output
     assert "note: data.dataset: csv, inferred from the extension .csv (iris.csv)" in r.output
@@ -65,7 +65,7 @@ def test_data_path_alone_infers_the_format(tmp_path, monkeypatch):
     assert infer_format("blobs") == ("npz", "its content (a zip of arrays)")
     assert infer_format("iris.data") == ("csv", "its content (text)")
     Path("noise.bin").write_bytes(bytes(range(256)) * 4)
-    r = _run("train", "--set", "data.path=noise.bin", "--out", "run2", "--no-progress")
+    r = _run("train", "--set", "data.path=noise.bin", "-o", "run2", "--no-progress")
     assert r.exit_code != 0 and "cannot tell the data's format" in r.output and "Traceback" not in r.output
     # a folder of class sub-folders is an image folder
     for k in ("a", "b"):
@@ -111,5 +111,5 @@ def test_evaluate_reads_a_reordered_csv_by_name(tmp_path):
 def test_a_file_given_to_a_folder_dataset_says_what_to_set(tmp_path):
     (tmp_path / "iris.csv").write_text(IRIS)
     r = _run("train", "--set", "data.dataset=mnist", "--set", f"data.path={tmp_path / 'iris.csv'}",
-             "--out", str(tmp_path / "run"), "--no-progress")
+             "-o", str(tmp_path / "run"), "--no-progress")
     assert r.exit_code != 0 and "no such folder" not in r.output and "set data.dataset" in r.output

@@ -30,7 +30,7 @@ def reg_csv(tmp_path):
 
 
 def _train(tmp_path, csv, *extra):
-    r = CliRunner().invoke(cli, ["train", "--set", f"data.path={csv}", *FAST, *extra, "--out",
+    r = CliRunner().invoke(cli, ["train", "--set", f"data.path={csv}", *FAST, *extra, "-o",
                                  str(tmp_path / "run")])
     return r
 

@@ -23,7 +23,7 @@ def _ignore_sigint() -> None:
 def test_point14_sigint_stops_a_background_run_safely(tmp_path, inherited):
     """Issue 18 point 14: `kill -INT` stops a run started with SIGINT ignored, as Ctrl-C does."""
     npz = make_blobs_npz(tmp_path / "blobs.npz")
-    cmd = [sys.executable, "-m", "mlpnet", "train", *small_cli(npz, "train.epochs=100000"), "--out", "run"]
+    cmd = [sys.executable, "-m", "mlpnet", "train", *small_cli(npz, "train.epochs=100000"), "-o", "run"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_ignore_sigint if inherited == "ignored" else None)
     try:

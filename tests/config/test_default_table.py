@@ -36,8 +36,8 @@ def test_no_config_and_seed_only_config_train_the_same_model(tmp_path, monkeypat
     partial.write_text("seed: 0\n")
     sets = ["--set", "data.dataset=npz", "--set", f"data.path={npz}", "--set", "model.hidden=[8]",
             "--set", "train.min_steps=60"]
-    r1 = CliRunner().invoke(cli, ["train", "--out", "a", *sets])
-    r2 = CliRunner().invoke(cli, ["train", "-c", str(partial), "--out", "b", *sets])
+    r1 = CliRunner().invoke(cli, ["train", "-o", "a", *sets])
+    r2 = CliRunner().invoke(cli, ["train", "-c", str(partial), "-o", "b", *sets])
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
     a, b = checkpoint.load(Path("a/last.npz")), checkpoint.load(Path("b/last.npz"))
     assert np.array_equal(a.model.params, b.model.params)

@@ -181,7 +181,7 @@ def test_augmenting_tabular_data_is_a_clear_error(tmp_path):
 
     out = tmp_path / "run"
     res = CliRunner().invoke(cli, ["train", "--set", "data.dataset=csv", "--set", f"data.path={csv}",
-                                    "--set", "data.augment.rotate=5", "--out", str(out)])
+                                    "--set", "data.augment.rotate=5", "-o", str(out)])
     assert res.exit_code == 2 and "data.augment: needs grayscale images" in res.output
     assert "Traceback" not in res.output and not out.exists()
 

@@ -201,7 +201,7 @@ def test_pixel_csv_trains_as_images_and_predicts_photos_and_csv(tmp_path: Path, 
     x, y = shapes(500, 0)
     write_pixels(tmp_path / "train.csv", x, y, first=1)  # Fashion-MNIST's pixel1..pixel784
     runner = CliRunner()
-    r = runner.invoke(cli, ["train", "--no-progress", "--out", "run", "--set", "data.dataset=csv",
+    r = runner.invoke(cli, ["train", "--no-progress", "-o", "run", "--set", "data.dataset=csv",
                             "--set", f"data.path={tmp_path / 'train.csv'}", "--set", "data.val_size=50",
                             "--set", "train.epochs=8", "--set", "model.hidden=[64]"])
     assert r.exit_code == 0, r.output
@@ -237,7 +237,7 @@ def test_tabular_csv_with_words_missing_values_and_ids_end_to_end(tmp_path: Path
         av = "NA" if i % 17 == 0 else f"{a[i]:.3f}"
         lines.append(f"{1000 + i};{av};{color[i]};{label[i]}")
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
-    args = ["train", "--no-progress", "--out", "run", "--set", "data.dataset=csv",
+    args = ["train", "--no-progress", "-o", "run", "--set", "data.dataset=csv",
             "--set", f"data.path={tmp_path / 'train.csv'}", "--set", "data.label_column=outcome",
             "--set", "data.val_size=30", "--set", "train.epochs=30", "--set", "model.hidden=[32]",
             "--set", "train.batch_size=16"]
@@ -260,7 +260,7 @@ def test_tabular_csv_with_words_missing_values_and_ids_end_to_end(tmp_path: Path
 def test_predict_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     x, y = shapes(200, 0)
     write_pixels(tmp_path / "train.csv", x, y)
-    subprocess.run([sys.executable, "-m", "mlpnet", "train", "--no-progress", "--out", str(tmp_path / "run"),
+    subprocess.run([sys.executable, "-m", "mlpnet", "train", "--no-progress", "-o", str(tmp_path / "run"),
                     "--set", "data.dataset=csv", "--set", f"data.path={tmp_path / 'train.csv'}",
                     "--set", "data.val_size=20", "--set", "train.epochs=1", "--set", "model.hidden=[8]"],
                    check=True, capture_output=True)

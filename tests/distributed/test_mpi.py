@@ -105,7 +105,7 @@ TRAIN = ["data.dataset=npz", "data.val_size=100", "schedule.name=constant", "tra
 
 def _train(npz, out, *, ranks=1, extra=(), args=(), timeout=300):
     sets = [a for s in [*TRAIN, f"data.path={npz}", *extra] for a in ("--set", s)]
-    cmd = [sys.executable, "-m", "mlpnet", "train", *sets, "--out", str(out), "--no-progress", *args]
+    cmd = [sys.executable, "-m", "mlpnet", "train", *sets, "-o", str(out), "--no-progress", *args]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     if ranks > 1:
         cmd = [MPIRUN, "-n", str(ranks), "--oversubscribe", *cmd]

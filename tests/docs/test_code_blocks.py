@@ -157,7 +157,7 @@ def template(tmp_path_factory) -> Path:
     os.chdir(root)
     try:
         result = CliRunner().invoke(cli, ["train", "--set", "data.dataset=mnist-sample", "--set",
-                                          "model.hidden=[32]", "--out", "runs/digits", *FAST])
+                                          "model.hidden=[32]", "-o", "runs/digits", *FAST])
     finally:
         os.chdir(old)
     assert result.exit_code == 0, result.output

@@ -107,7 +107,7 @@ def _table_csv(path: Path, n: int, rng: np.random.Generator, label: bool = True)
 def test_table_model_with_words_and_missing_values_same_probabilities_everywhere(tmp_path):
     rng = np.random.default_rng(6)
     train = _table_csv(tmp_path / "train.csv", 300, rng)
-    r = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "run"), "--no-progress",
+    r = CliRunner().invoke(cli, ["train", "-o", str(tmp_path / "run"), "--no-progress",
                                  "--set", "data.dataset=csv", "--set", f"data.path={train}",
                                  "--set", "data.label_column=kind", "--set", "data.missing=mean",
                                  "--set", "model.hidden=[8]", "--set", "train.epochs=4", "--set", "seed=1"])

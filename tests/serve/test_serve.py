@@ -259,7 +259,7 @@ def test_word_columns_and_missing_values_as_raw_rows(tmp_path):
         lines.append(f"{s:.3f},{colors[c]},{w},{'big' if s + c > 11 else 'small'}")
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     r = CliRunner().invoke(cli, ["train", "--set", "data.dataset=csv", "--set", f"data.path={tmp_path / 't.csv'}",
-                                 "--set", "data.missing=mean", "--set", "train.epochs=3", "--out",
+                                 "--set", "data.missing=mean", "--set", "train.epochs=3", "-o",
                                  str(tmp_path / "run"), "--no-progress"])
     assert r.exit_code == 0, r.output
     ckpt = tmp_path / "run" / "best.npz"

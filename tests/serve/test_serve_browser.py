@@ -175,7 +175,7 @@ def test_regression_model_page_shows_the_predicted_value(browser, tmp_path):
     csv = tmp_path / "prices.csv"
     csv.write_text("a,b,c,price\n" + "\n".join(f"{p:.4f},{q:.4f},{r:.4f},{t:.3f}" for (p, q, r), t in zip(x, y)) + "\n")
     r = CliRunner().invoke(cli, ["train", "--set", f"data.path={csv}", "--set", "data.label_column=price",
-                                 "--set", "model.hidden=[16]", "--set", "train.epochs=8", "--out", str(tmp_path / "run")])
+                                 "--set", "model.hidden=[16]", "--set", "train.epochs=8", "-o", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
     proc, url = trained.start_server(tmp_path / "run" / "best.npz")
     try:

@@ -31,7 +31,7 @@ def _write(path, header, rows):
 
 
 def _train(tmp_path, csv, *extra):
-    r = CliRunner().invoke(cli, ["train", "--set", f"data.path={csv}", *FAST, *extra, "--out", str(tmp_path / "run")])
+    r = CliRunner().invoke(cli, ["train", "--set", f"data.path={csv}", *FAST, *extra, "-o", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
     return tmp_path / "run" / "best.npz"
 

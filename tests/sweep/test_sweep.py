@@ -230,7 +230,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path, small):
     pytest.importorskip("dask.distributed", reason=skip_reason("dask"))
     sw = _write(tmp_path, RANDOM)
     r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
-                                 "--out", str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
+                                 "-o", str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
     assert r.exit_code == 1
     assert r.output.startswith("error: --scheduler tcp://127.0.0.1:") and r.output.count("\n") == 1
 
@@ -243,7 +243,7 @@ def test_ctrl_c_keeps_finished_trials(tmp_path, small):
     sw = _write(tmp_path, RANDOM.replace("trials: 4", "trials: 8"))
     cmd = [sys.executable, "-m", "mlpnet", "sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
            "--set", "data.val_size=60", "--set", "train.epochs=1", "--set", "train.min_steps=0", "--workers", "1",
-           "--out", str(tmp_path / "o")]
+           "-o", str(tmp_path / "o")]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -277,7 +277,7 @@ def test_without_dask_one_line_names_the_extra(tmp_path, small, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_dask)
     sw = _write(tmp_path, RANDOM)
     r = CliRunner().invoke(cli, ["sweep", str(sw), "--set", "data.dataset=npz", "--set", f"data.path={small}",
-                                 "--out", str(tmp_path / "o")])
+                                 "-o", str(tmp_path / "o")])
     assert r.exit_code == 1
     assert r.output == 'error: the sweep command needs Dask distributed; pip install "mlpnet[sweep]"\n'
 

@@ -39,7 +39,7 @@ SHAPES = {
 def _args(npz: Path, out: Path, extra) -> list[str]:
     keys = ["data.dataset=npz", f"data.path={npz}", "data.val_size=100", "model.hidden=[8]", "train.epochs=3",
             "train.min_steps=0", "train.min_batches=0", "schedule.name=constant", *extra]
-    return ["train", "--out", str(out), *[a for k in keys for a in ("--set", k)]]
+    return ["train", "-o", str(out), *[a for k in keys for a in ("--set", k)]]
 
 
 FAST_CASES = {("sgd-plain", "batch1"), ("sgd-nesterov-weight-decay", "batch32-dropout-cosine"),
@@ -96,7 +96,7 @@ def test_seed_config_resumes_bit_identically_after_ctrl_c(tmp_path, monkeypatch)
     seed = str(REPO / "configs" / "mnist-seed.yaml")
     sets = ["--set", "data.dataset=mnist-sample", "--set", "data.val_size=500", "--set", "train.epochs=2"]
     runner = CliRunner()
-    r = runner.invoke(cli, ["train", "-c", seed, "--out", str(tmp_path / "straight"), *sets])
+    r = runner.invoke(cli, ["train", "-c", seed, "-o", str(tmp_path / "straight"), *sets])
     assert r.exit_code == 0, r.output
     real, calls = data.Batcher.gather, [0]
 
@@ -107,7 +107,7 @@ def test_seed_config_resumes_bit_identically_after_ctrl_c(tmp_path, monkeypatch)
         return real(self, idx)
 
     monkeypatch.setattr(data.Batcher, "gather", ctrl_c)
-    r = runner.invoke(cli, ["train", "-c", seed, "--out", str(tmp_path / "cut"), *sets])
+    r = runner.invoke(cli, ["train", "-c", seed, "-o", str(tmp_path / "cut"), *sets])
     assert r.exit_code == 130, r.output
     monkeypatch.setattr(data.Batcher, "gather", real)
     command = shlex.split(r.output.strip().splitlines()[-1].split("resume with: ", 1)[1])
