@@ -1,10 +1,11 @@
 """A checkpoint loaded once for serving: answers images and rows as ``mlpnet predict`` does.
 
-The checkpoint is read once; answers go through its input spec and
-:meth:`~mlpnet.checkpoint.Checkpoint.predict_proba`, as in ``mlpnet predict`` and
-:func:`mlpnet.load` (images first through :meth:`~mlpnet.data.spec.InputSpec.image`). Only NumPy and Pillow here; the web layer
-(:mod:`mlpnet.serve.app`) calls these methods on its event loop, or from worker threads for
-large inputs. Preprocessing is thread-safe; the forward pass reuses the network's buffers,
+The checkpoint is read once; answers go through its input spec,
+:meth:`~mlpnet.checkpoint.Checkpoint.outputs` and :meth:`~mlpnet.checkpoint.Checkpoint.to_user`
+(class, label set or values, by the model's task), as in ``mlpnet predict`` and
+:func:`mlpnet.load` (images first through :meth:`~mlpnet.data.spec.InputSpec.image`). Only
+NumPy and Pillow here; the web layer (:mod:`mlpnet.serve.app`) calls these methods on its
+event loop for small inputs, or from worker threads for large ones. Preprocessing is thread-safe; the forward pass reuses the network's buffers,
 so it runs under a lock (it takes well under a millisecond for one digit).
 """
 
