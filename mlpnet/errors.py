@@ -38,3 +38,13 @@ class TrainingError(MlpnetError):
 def one_line(err: object) -> str:
     """An exception's (or any object's) message squeezed onto one line, for error messages."""
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that would break or garble a terminal line escaped as ``repr`` does.
+
+    Line breaks (``\\n``, ``\\r``, ``\\x0b``, ``\\x85``, ``\\u2028``...), tabs, backspaces, escape
+    sequences and lone surrogates become ``\\n``, ``\\x08``, ``\\x1b``, ``\\udc85``; the rest is kept,
+    so a file or key a user typed can still be recognised in the message.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -291,6 +291,10 @@ def _save(fig: Any, path: str | Path) -> Path:
     """Render ``fig`` to PNG at ``path`` atomically (temp file in the same folder, then rename)."""
     _, FigureCanvasAgg = _matplotlib()
     FigureCanvasAgg(fig)
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):  # a file name that is not UTF-8 (a lone surrogate) would crash the renderer
+        t.set_text(t.get_text().encode("utf-8", "replace").decode("utf-8"))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as f:

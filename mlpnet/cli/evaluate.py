@@ -26,7 +26,7 @@ def evaluate(checkpoint_path, model_path, split, overrides, as_json, output):
     """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix;
     R^2, MAE and RMSE per target for a regressor; subset accuracy, Hamming loss and F1 for multilabel."""
 
-    from ..errors import MlpnetError
+    from ..errors import MlpnetError, printable
     from ..evaluate import evaluate_checkpoint, write_plots
     from ..evaluate import format_evaluation
     from ..plots import PlotUnavailable
@@ -36,7 +36,7 @@ def evaluate(checkpoint_path, model_path, split, overrides, as_json, output):
         raise MlpnetError(f"{plots_dir}: --output needs a folder for the plots, and this is a file")
     ev = evaluate_checkpoint(model_or_latest(pick_model(checkpoint_path, model_path)), split, list(overrides))
     for note in ev.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(printable(f"note: {note}"), err=True)
     if as_json:
         click.echo(json_text({"model": str(ev.checkpoint), "split": split, **ev.to_dict()}))
     else:

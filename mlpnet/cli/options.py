@@ -93,7 +93,7 @@ def handle_errors(f):
         except MlpnetError as err:
             if debug:
                 traceback.print_exc()
-            _fail("error: " + str(err).replace("\n", "\\n"), err.exit_code)  # always one line
+            _fail("error: " + str(err), err.exit_code)
         except KeyboardInterrupt:
             if debug:
                 traceback.print_exc()
@@ -122,6 +122,9 @@ def _fail(line: str, code: int) -> None:
     """
     from ..distributed import mpi
 
+    from ..errors import printable
+
+    line = printable(line)  # always one line, whatever a file name or value held
     rank = mpi.launched_rank()
     if rank > 0:
         time.sleep(5.0)

@@ -26,14 +26,14 @@ def predict(inputs, model_path, top_k, as_json, save_dir, output):
     Photos and drawings of digits, dark ink on light paper included, are normalised the
     way MNIST was (see --save-preprocessed for what the network saw).
     """
-    from ..errors import MlpnetError
+    from ..errors import MlpnetError, printable
     from ..predict import format_prediction, predict_files, write_csv
 
     if output is not None and output.is_dir():
         raise MlpnetError(f"{output}: --output needs a file name, and this is a folder")
     res = predict_files(model_or_latest(model_path), list(inputs), top_k=top_k, save_dir=save_dir)
     for note in res.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(printable(f"note: {note}"), err=True)
     if output is not None and res.predictions:
         click.echo(f"wrote {write_csv(res, output)} ({len(res.predictions)} rows)", err=True)
     if as_json:
@@ -42,9 +42,9 @@ def predict(inputs, model_path, top_k, as_json, save_dir, output):
         click.echo(json_text(res.entries()))
     else:
         for p in res.predictions:
-            click.echo(format_prediction(p))
+            click.echo(printable(format_prediction(p)))
     for err in res.errors:
-        click.echo(f"error: {err}", err=True)
+        click.echo(printable(f"error: {err}"), err=True)
     if res.errors:
         raise MlpnetError(f"{len(res.errors)} input(s) could not be predicted, {len(res.predictions)} answer(s) given"
                           if res.predictions else "nothing could be predicted")

@@ -22,7 +22,7 @@ from .options import handle_errors, output_option, set_option
 @handle_errors
 def sweep(sweep_file, config_path, overrides, output, scheduler, workers):
     """Run a hyperparameter sweep (grid or random) with trials on Dask (needs mlpnet[sweep])."""
-    from ..errors import ConfigError, MlpnetError
+    from ..errors import ConfigError, MlpnetError, printable
     from ..sweep import load as load_sweep
     from ..sweep import run_sweep
     from ..sweep.results import table
@@ -33,7 +33,7 @@ def sweep(sweep_file, config_path, overrides, output, scheduler, workers):
                           "(dask worker ADDRESS --nthreads 1)")
     base = resolve_config(config_path, overrides)
     spec = load_sweep(sweep_file, base)
-    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    say = lambda line: click.echo(printable(line), err=True)  # noqa: E731  (one line each, escaped)
     outcome = run_sweep(spec, base, output or Path("sweeps") / spec.name, scheduler=scheduler, workers=workers,
                         echo=say)
     for note in outcome.notes:

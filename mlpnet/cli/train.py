@@ -28,6 +28,7 @@ from .options import handle_errors, output_option, set_option
 @handle_errors
 def train(config_path, overrides, output, resume, overwrite, print_config, log_format, progress):
     """Train a model and write its run directory (config, metrics, checkpoints)."""
+    from ..errors import printable
     from ..train.api import resolve_config, resume_config
     from ..train.api import train as run_training
 
@@ -35,7 +36,7 @@ def train(config_path, overrides, output, resume, overwrite, print_config, log_f
         cfg = resume_config(resume, overrides) if resume is not None else resolve_config(config_path, overrides)
         click.echo(cfg.to_yaml(), nl=False)
         return
-    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    say = lambda line: click.echo(printable(line), err=True)  # noqa: E731  (one line each, escaped)
     result = run_training(config_path, overrides, output, resume=resume, overwrite=overwrite, progress=progress,
                           echo=say, log_format=log_format)
     from ..distributed import mpi
