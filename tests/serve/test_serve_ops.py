@@ -209,6 +209,24 @@ def _stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> tuple[str, str]:
     return proc.communicate(timeout=30)
 
 
+def _wait_for_workers(url: str, log, n: int, timeout: float = 30) -> None:
+    """Until ``n`` worker processes have answered /health (their access-log lines name their pids).
+
+    The server answers /health as soon as one worker is up; on a busy machine the other may still
+    be importing, and a short burst would then all go to the first.
+    """
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(8) as pool:
+        while True:
+            list(pool.map(lambda _: urllib.request.urlopen(url + "/health", timeout=10).read(), range(8)))
+            log.seek(0)
+            if len(set(re.findall(r'"GET /health" 200 .* pid=(\d+)', log.read()))) >= n:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"fewer than {n} workers answered /health within {timeout} s")
+            time.sleep(0.1)
+
+
 @needs_mnist
 @pytest.mark.slow  # trains on real digits, starts a server with two workers
 def test_workers_answer_as_mlpnet_predict_on_real_digits_and_share_metrics(tmp_path):
@@ -221,8 +239,10 @@ def test_workers_answer_as_mlpnet_predict_on_real_digits_and_share_metrics(tmp_p
         files.append(path)
     r = CliRunner().invoke(cli, ["predict", *map(str, files), "--model", str(ckpt), "--json", "--top-k", "10"])
     want = json.loads(r.stdout)
-    proc, url = trained.start_server(ckpt, "--workers", "2", "--access-log")
+    log = open(tmp_path / "stderr.log", "a+")  # append: reading it meanwhile moves no worker's write offset
+    proc, url = trained.start_server(ckpt, "--workers", "2", "--access-log", stderr=log)
     try:
+        _wait_for_workers(url, log, 2)
         # 16 at a time, 5 rounds: a worker busy answering leaves the next connection to the other.
         with ThreadPoolExecutor(16) as pool:
             rounds = [list(pool.map(lambda p: _post(url + "/predict", p.read_bytes()), files)) for _ in range(5)]
@@ -237,7 +257,10 @@ def test_workers_answer_as_mlpnet_predict_on_real_digits_and_share_metrics(tmp_p
                 break
             time.sleep(0.1)
     finally:
-        _, err = _stop(proc)
+        _stop(proc)
+        log.seek(0)
+        err = log.read()
+        log.close()
     assert proc.returncode == 0 and "Traceback" not in err
     for (status, _, body), w in zip(got, want):
         assert status == 200

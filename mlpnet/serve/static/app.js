@@ -146,6 +146,8 @@ function clearCanvas() {
   ctx.fillStyle = "#fff";  // the ink, for the dot that starts each stroke
   inked = false;
   dirty = false;
+  clearTimeout(liveTimer);  // no live answer for a stroke that is gone
+  liveTimer = null;
   shown = sent;  // answers still on their way belong to the old drawing
   resetAnswer("draw something");
   setState();
@@ -193,6 +195,8 @@ function startDrawing() {
     if (!drawing) return;
     drawing = false;
     if (canvas.hasPointerCapture(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
+    clearTimeout(liveTimer);  // the stroke is over: this answer replaces the pending live one
+    liveTimer = null;
     predictCanvas();
   };
   canvas.addEventListener("pointerup", end);
