@@ -76,6 +76,48 @@ numpydoc_xref_param_type = False
 autosummary_generate = False
 
 intersphinx_mapping = {}  # the build must not need the internet
+
+
+def _local_mathjax() -> Path | None:
+    """MathJax 3's ``es5`` folder from the ``django-static-mathjax`` wheel (the ``docs`` extra), else None.
+
+    That wheel vendors MathJax 3.2.2 (Apache-2.0) as plain files and needs no Django. With it
+    the site shows its formulas offline; without it, pages load MathJax from Sphinx's default CDN.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    es5 = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+    return es5 if (es5 / "tex-mml-chtml.js").is_file() else None
+
+
+MATHJAX_ES5 = _local_mathjax()
+MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml", "input/tex", "a11y", "ui", "sre", "adaptors")
+"""What the page's one script loads, and what it loads later (fonts, TeX packages, the menu's accessibility)."""
+if MATHJAX_ES5 is not None:
+    mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to _static, copied there by _copy_mathjax
+
+
+def _copy_mathjax(app, exception) -> None:
+    if exception is not None or MATHJAX_ES5 is None or app.builder.format != "html":
+        return
+    import shutil
+
+    dest = Path(app.outdir) / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        src = MATHJAX_ES5 / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, dirs_exist_ok=True)
+        elif src.is_file():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / part)
+    shutil.copy2(MATHJAX_ES5.parent / "LICENSE", dest / "LICENSE")
+
+
+def setup(app):
+    app.connect("build-finished", _copy_mathjax)
 suppress_warnings = ["config.cache"]  # sphinx-gallery's callable settings cannot be pickled
 
 # sphinx-gallery: examples/*.py run in the build and draw the figures the pages show.

@@ -157,6 +157,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
         try:
             if path.suffix.lower() == ".csv":
                 got = _csv_rows(path, spec)
+                spec.to_network(got.x)  # a row the model cannot read fails here, with this file's name
                 rows.append(got.x)
                 names.extend([str(path)] * len(got.x))
                 row_ids.extend(range(1, len(got.x) + 1))
@@ -166,7 +167,8 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
                 continue
             img = spec.image(images.load_image(path), name=str(path))
         except MlpnetError as err:
-            res.failures.append(Failure(str(path), str(err), len(names)))
+            msg = str(err) if str(err).startswith(str(path)) else f"{path}: {err}"
+            res.failures.append(Failure(str(path), msg, len(names)))
             continue
         rows.append(img.reshape(1, -1))
         names.append(str(path))

@@ -1,4 +1,4 @@
-"""Measure the CSV accuracy figures quoted in the README ("Data as people have it").
+"""Measure the CSV accuracy figures quoted in docs/guide/own-data.md (its accuracy table).
 
 Each row runs the real ``mlpnet train`` command in a subprocess on CSV files this script
 writes, and reads the test accuracy back from ``best.npz``:

@@ -1,4 +1,4 @@
-"""The Fashion-MNIST trials behind the README's table "What earned its place".
+"""The Fashion-MNIST trials behind the table "What earned its place" in docs/guide/results.md.
 
 Each trial is ``mlpnet train -c configs/fashion-mnist.yaml --set train.threads=1 --set ...``
 (the real command line, through ``results.run``), two at a time on a 2-core machine, and
@@ -77,7 +77,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="comma-separated trial numbers (default: all)")
     ap.add_argument("--jobs", type=int, default=2, help="trials at a time (default 2, one per core)")
-    ap.add_argument("--markdown", action="store_true", help="print the README's table")
+    ap.add_argument("--markdown", action="store_true", help="print the table of docs/guide/results.md")
     args = ap.parse_args()
     numbers = [int(n) for n in args.only.split(",")] if args.only else list(range(1, len(TRIALS) + 1))
     if bad := [n for n in numbers if not 1 <= n <= len(TRIALS)]:

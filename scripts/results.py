@@ -1,4 +1,4 @@
-"""Measure the accuracy and training time figures quoted in the README.
+"""Measure the accuracy and training time figures quoted in the README and docs/guide/results.md.
 
 Each row runs the real command line (``mlpnet train`` in a subprocess, timed end to end,
 data loading included) and reads the test accuracy from the resulting ``best.npz``:
@@ -81,7 +81,7 @@ def sklearn_digits_csv(path: Path) -> Path | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="fashion,digits,seed,csv")
-    ap.add_argument("--markdown", action="store_true", help="print a table for the README")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table (as in docs/guide/results.md)")
     args = ap.parse_args()
     want = set(args.only.split(","))
     rows = []

@@ -216,8 +216,16 @@ class InputSpec:
         if self.kind == "image":
             out *= np.dtype(dtype).type(PIXEL_SCALE)
         elif self.mean is not None:
-            out -= self.mean
-            out /= self.std
+            with np.errstate(over="ignore", invalid="ignore"):
+                out -= self.mean
+                out /= self.std
+            far = np.isinf(out)
+            if far.any():  # nan_to_num would make it the largest float: an answer from a number nobody gave
+                i, j = (int(v) for v in np.argwhere(far)[0])
+                name = self.features[j] if self.features is not None and j < len(self.features) else str(j)
+                raise DataError(f"row {i + 1}, feature '{name}': {float(x[i, j]):g} is too far from the training "
+                                f"data (mean {float(self.mean[j]):g}, std {float(self.std[j]):g}) to be read in "
+                                f"{np.dtype(dtype).name}")
             np.nan_to_num(out, copy=False, nan=0.0)  # a missing value takes the training mean: 0 once standardized
         return out
 

@@ -51,6 +51,8 @@ def test_every_command_option_is_documented(site: Path) -> None:
         if f"mlpnet {name}" not in text:
             missing.append(f"mlpnet {name}")
         for param in command.params:
+            if getattr(param, "hidden", False):
+                continue  # a deprecated spelling (--out, --plots): kept working, not documented
             for opt in [*param.opts, *param.secondary_opts]:
                 if opt.startswith("-") and opt not in text:
                     missing.append(f"mlpnet {name} {opt}")
@@ -76,3 +78,15 @@ def test_http_api_and_gallery_are_built(site: Path) -> None:
     assert len(figures) >= 12, figures
     learn = (site / "learn" / "index.html").read_text(encoding="utf-8")
     assert "sphx_glr_plot_" in learn  # the learner's path shows the examples' figures
+
+
+def test_formulas_render_offline(site: Path) -> None:
+    """With the docs extra's MathJax (django-static-mathjax), pages with formulas load it from _static,
+    never from a CDN, and the fonts it asks for are there."""
+    pytest.importorskip("mathjax", reason='the docs extra is not installed: pip install -e ".[docs]"')
+    page = (site / "learn" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<script[^>]+src="[./]*_static/mathjax/tex-mml-chtml\.js', page), "MathJax not local"
+    assert (site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    cdn = [p.relative_to(site) for p in site.rglob("*.html") if "cdn.jsdelivr.net" in p.read_text(encoding="utf-8")]
+    assert not cdn, cdn
