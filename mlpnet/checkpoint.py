@@ -211,6 +211,22 @@ class Checkpoint:
             return [[names[j] for j in np.flatnonzero(row > 0.5)] for row in out]
         return self.labels[np.argmax(out, axis=1)]
 
+    def answers(self, out: np.ndarray) -> list[dict]:
+        """A regressor's or multilabel model's answers for network outputs ``(n, k)``, as every entry
+        point (``mlpnet predict --json``, ``POST /predict``) reports them, one dict per row:
+        ``{"values": {target: value}}`` in the targets' units, or ``{"labels": [...],
+        "probabilities": {label: p}}``. A classifier's answers (top k, every probability) are
+        shaped by each entry point from :meth:`outputs` instead.
+        """
+        if self.task == "classification":
+            raise ValueError("answers() is for regression and multilabel models")
+        out = np.asarray(out)
+        user, names = self.to_user(out), self.target_names
+        if self.task == "regression":
+            return [{"values": {t: float(v) for t, v in zip(names, row)}} for row in user]
+        return [{"labels": [str(c) for c in labels], "probabilities": {t: float(p) for t, p in zip(names, row)}}
+                for labels, row in zip(user, out)]
+
     def hidden(self, raw) -> list[np.ndarray]:
         """Each hidden layer's activations ``(n, h_i)`` for raw inputs, in float64."""
         return self.inference.hidden(self.input.to_network(raw))

@@ -180,17 +180,9 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
     if not rows:
         return res
     out = ckpt.outputs(np.concatenate(rows))
-    answers = ckpt.to_user(out)
     if ckpt.task != "classification":
-        names_out = ckpt.target_names
-        for i, name in enumerate(names):
-            common = dict(file=name, row=row_ids[i], id=ids[i])
-            if ckpt.task == "regression":
-                res.predictions.append(Prediction(values={t: float(v) for t, v in zip(names_out, answers[i])},
-                                                  **common))
-            else:
-                res.predictions.append(Prediction(labels=answers[i], probabilities={
-                    t: float(p) for t, p in zip(names_out, out[i])}, **common))
+        for i, answer in enumerate(ckpt.answers(out)):
+            res.predictions.append(Prediction(file=names[i], row=row_ids[i], id=ids[i], **answer))
         return res
     probs = out
     k = max(1, min(top_k, probs.shape[1]))

@@ -5,8 +5,9 @@ The checkpoint is read once; answers go through its input spec,
 (class, label set or values, by the model's task), as in ``mlpnet predict`` and
 :func:`mlpnet.load` (images first through :meth:`~mlpnet.data.spec.InputSpec.image`). Only
 NumPy and Pillow here; the web layer (:mod:`mlpnet.serve.app`) calls these methods on its
-event loop for small inputs, or from worker threads for large ones. Preprocessing is thread-safe; the forward pass reuses the network's buffers,
-so it runs under a lock (it takes well under a millisecond for one digit).
+event loop for small inputs, or from worker threads for large ones. Preprocessing is
+thread-safe; the forward pass reuses the network's buffers, so it runs under a lock (it
+takes well under a millisecond for one digit).
 """
 
 from __future__ import annotations
@@ -66,17 +67,13 @@ class Served:
         classification: ``{label, index, probability, probabilities: {label: p}}``;
         multilabel: ``{labels: [...], probabilities: {label: p}}`` (the labels over 0.5);
         regression: ``{values: {target: value}}`` in the targets' own units. The labels and
-        values come from :meth:`~mlpnet.checkpoint.Checkpoint.to_user`, as in ``mlpnet predict``.
+        values come from :meth:`~mlpnet.checkpoint.Checkpoint.answers`, as in ``mlpnet predict``.
         """
-        task = self.checkpoint.task
-        if task == "regression":
-            values = self.checkpoint.to_user(out[None])[0]
-            return {"values": {t: float(v) for t, v in zip(self.checkpoint.target_names, values)}}
-        probabilities = {c: float(p) for c, p in zip(self.classes, out)}
-        if task == "multilabel":
-            return {"labels": [str(c) for c in self.checkpoint.to_user(out[None])[0]], "probabilities": probabilities}
+        if self.checkpoint.task != "classification":
+            return self.checkpoint.answers(out[None])[0]
         i = int(np.argmax(out))
-        return {"label": self.classes[i], "index": i, "probability": float(out[i]), "probabilities": probabilities}
+        return {"label": self.classes[i], "index": i, "probability": float(out[i]),
+                "probabilities": {c: float(p) for c, p in zip(self.classes, out)}}
 
     def _forward(self, x, activations: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
         """Network outputs for raw rows ``x`` (see :meth:`answer`) and, if asked, each hidden layer's values."""
