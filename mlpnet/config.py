@@ -105,6 +105,9 @@ class DataConfig:
                         "decimal comma (5,1 in a file separated by ; or tab)")
     test_path: str | None = _opt(None, path=True, help="CSV: a separate test file (else data.test_size is "
                                  "held out)")
+    chunk_rows: int | None = _opt(None, lo=1, help="CSV: read the file this many rows at a time, for a file too "
+                                  "big for memory (two passes before training, one per epoch; held-out rows by a "
+                                  "hash of the row number, not stratified); null reads it whole")
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True, help="CSV and folders without "
                             "test/: fraction held out as the test split")
     image_mode: str = _opt("gray", choices=("gray", "rgb"), help="folders: gray (MNIST-style preprocessing) "

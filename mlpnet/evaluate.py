@@ -9,7 +9,7 @@ import numpy as np
 
 from . import checkpoint, data, plots
 from .config import stored_config
-from .data import Split
+from .data import Split, StreamSplit
 from .data.spec import InputSpec
 from .errors import DataError
 from .metrics import Accumulator, Report, format_regression, format_report, multilabel_report, regression_report
@@ -24,6 +24,15 @@ def predict_split(model: MLP, split: Split, scale: float, batch_size: int = EVAL
     return model.predict_proba(split.x, scale=scale, batch_size=batch_size)
 
 
+def outputs(model: MLP, split: Split | StreamSplit, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Network outputs for every row of ``split``, and the rows' targets; a streamed split
+    (``data.chunk_rows``) is read a chunk at a time, and only outputs and targets are kept."""
+    if not isinstance(split, StreamSplit):
+        return predict_split(model, split, scale), split.y
+    pairs = [(predict_split(model, part, scale), part.y) for part in split.parts()]
+    return np.concatenate([o for o, _ in pairs]), np.concatenate([y for _, y in pairs])
+
+
 def loss_and_accuracy(model: MLP, loss: Loss, split: Split, scale: float) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``split``."""
     return loss_and_score(model, loss, split, scale, "classification")
@@ -33,13 +42,13 @@ def loss_and_score(model: MLP, loss: Loss, split: Split, scale: float, task: str
     """Mean loss of ``model`` on ``split`` and its score: accuracy (classification), subset accuracy
     (multilabel), or R^2 averaged over the targets (regression; the same on standardized targets
     as in their units, since R^2 is unchanged by scaling both sides)."""
-    out = predict_split(model, split, scale)
-    mean_loss = loss.value(out, split.y) / len(split)
+    out, y = outputs(model, split, scale)
+    mean_loss = loss.value(out, y) / len(y)
     if task == "regression":
-        return mean_loss, regression_report(split.y, out)["r2"]
+        return mean_loss, regression_report(y, out)["r2"]
     if task == "multilabel":
-        return mean_loss, float(np.mean(((out > 0.5) == (split.y > 0.5)).all(axis=1)))
-    return mean_loss, float(np.mean(out.argmax(axis=1) == split.y))
+        return mean_loss, float(np.mean(((out > 0.5) == (y > 0.5)).all(axis=1)))
+    return mean_loss, float(np.mean(out.argmax(axis=1) == y))
 
 
 @dataclass
@@ -99,8 +108,9 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
             raise DataError(f"{where}: {ds.n_outputs} target column(s) but the model {path} predicts "
                             f"{model.arch.sizes[-1]}")
         part = ds.split(split)
-        out = predict_split(model, part, ds.scale)
-        loss = losses.get(cfg.loss).value(out, part.y) / len(part)
+        out, y = outputs(model, part, ds.scale)
+        part = _kept(part, y)
+        loss = losses.get(cfg.loss).value(out, y) / len(y)
         ev = Evaluation(report={}, probs=out, split=part, scale=ds.scale, input=ckpt.input, checkpoint=Path(path),
                         notes=list(ds.notes), task=task)
         if task == "regression":
@@ -113,11 +123,17 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
         raise DataError(f"{cfg.data.path or cfg.data.dataset}: {ds.n_classes} classes but the model {path} "
                         f"knows {len(ckpt.classes)}")
     part = ds.split(split)
-    probs = predict_split(model, part, ds.scale)
+    probs, y = outputs(model, part, ds.scale)
+    part = _kept(part, y)
     acc = Accumulator(len(ckpt.classes))
-    acc.update(probs, part.y, losses.get(cfg.loss).value(probs, part.y))
+    acc.update(probs, y, losses.get(cfg.loss).value(probs, y))
     return Evaluation(report=acc.result(ckpt.classes), probs=probs, split=part, scale=ds.scale,
                       input=ckpt.input, checkpoint=Path(path), notes=list(ds.notes))
+
+
+def _kept(part: Split | StreamSplit, y: np.ndarray) -> Split:
+    """The split an evaluation keeps: a streamed one (``data.chunk_rows``) keeps its targets, not its inputs."""
+    return part if isinstance(part, Split) else Split(np.empty((len(y), 0), part.x.dtype), y)
 
 
 def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
@@ -133,7 +149,7 @@ def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
     if ev.task == "multilabel":
         return []
     written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
-    if ev.input.kind == "image":
+    if ev.input.kind == "image" and ev.split.x.shape[1]:  # (streamed inputs are not kept)
         images = ev.split.x.reshape((len(ev.split), *ev.input.image_shape))
         written.append(plots.plot_misclassified(images, ev.split.y, ev.probs.argmax(axis=1), ev.probs, r.classes,
                                                 out_dir / "misclassified.png"))

@@ -7,9 +7,11 @@ standardizes inputs, ``batching`` assembles training batches and ``images`` deco
 normalises people's images. This package never imports ``mlpnet.train`` or ``mlpnet.cli``.
 """
 
-from .batching import Batcher
+from .batching import Batcher, epoch_batches
 from .dataset import MNIST_INPUT, Dataset, Split
 from .formats import FORMATS, load
 from .holdout import split_validation, train_seed
+from .stream import StreamSplit
 
-__all__ = ["Batcher", "Dataset", "FORMATS", "MNIST_INPUT", "Split", "load", "split_validation", "train_seed"]
+__all__ = ["Batcher", "Dataset", "FORMATS", "MNIST_INPUT", "Split", "StreamSplit", "epoch_batches", "load",
+           "split_validation", "train_seed"]

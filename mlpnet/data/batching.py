@@ -6,10 +6,14 @@ batch at a time; tabular features are already float32.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+
 import numpy as np
 
 from .augment import Augmenter
 from .dataset import Split
+from .stream import StreamSplit
 
 
 class Batcher:
@@ -76,3 +80,36 @@ class Batcher:
         # but faster than NumPy's mixed uint8 * float32 loop.
         np.copyto(x, raw, casting="same_kind")
         x *= self.scale
+
+
+def epoch_batches(split: Split | StreamSplit, batch_size: int, rng: np.random.Generator,
+                  shuffle: bool = True) -> Iterator[tuple[Split, np.ndarray]]:
+    """One epoch's batches: ``(rows, idx)``, the batch being rows ``idx`` of ``rows``.
+
+    A split in memory is shuffled whole (one permutation of its rows). A streamed split
+    (``data.chunk_rows``) is read chunk by chunk in a random order, each chunk's rows
+    shuffled; the rows a chunk leaves over (fewer than a batch) go first into the next
+    chunk's, so every batch but the epoch's last is full, as in memory. Both draw only
+    from ``rng``, the run's generator, so a resumed run repeats the epoch.
+    """
+    if not isinstance(split, StreamSplit):
+        n = len(split)
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        for b in range(math.ceil(n / batch_size)):
+            yield split, order[b * batch_size:(b + 1) * batch_size]
+        return
+    left: Split | None = None
+    for part in split.parts(rng.permutation(split.n_chunks) if shuffle else None):
+        rows = part if left is None else _joined(left, part)
+        order = rng.permutation(len(rows)) if shuffle else np.arange(len(rows))
+        full = len(rows) - len(rows) % batch_size
+        for b in range(0, full, batch_size):
+            yield rows, order[b:b + batch_size]
+        left = rows.take(order[full:]) if full < len(rows) else None
+    if left is not None:
+        yield left, np.arange(len(left))
+
+
+def _joined(a: Split, b: Split) -> Split:
+    return Split(np.concatenate([a.x, b.x]), np.concatenate([a.y, b.y]),
+                 None if a.w is None else np.concatenate([a.w, b.w]))

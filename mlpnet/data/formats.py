@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..fileio import sniff
-from . import csv, folder, named, npz
+from . import csv, folder, named, npz, stream
 from .dataset import Dataset
 from .locate import SAMPLES, find_files
 from .holdout import split_validation, validation_size
@@ -139,12 +139,27 @@ def load(cfg: DataConfig, seed: int, *, progress: bool = True, classes: list[str
     target_stats : dict, optional
         A trained regressor's target statistics (``mean``, ``std``).
     """
+    if cfg.chunk_rows is not None:
+        return _streamed(cfg, seed, classes=classes, like=like, task=task, stats=stats, target_stats=target_stats)
     kw = {"task": task} if cfg.dataset in ("csv", "auto") else {}
     ds = FORMATS[cfg.dataset](cfg, seed, classes=classes, progress=progress, like=like, **kw)
     if task not in ("auto", ds.task):
         raise DataError(f"task: {task} reads its targets from the label column(s) of a CSV file; "
                         f"{cfg.path or cfg.dataset} holds classes (set data.dataset: csv, or task: classification)")
     return prepare(ds, cfg, seed, stats, target_stats)
+
+
+def _streamed(cfg: DataConfig, seed: int, **kw) -> Dataset:
+    """``data.chunk_rows``: a CSV file read a chunk at a time (:mod:`mlpnet.data.stream`); other formats are refused."""
+    fmt, why = (cfg.dataset, None) if cfg.dataset != "auto" else infer_format(cfg.path)
+    if fmt != "csv":
+        raise DataError(f"data.chunk_rows: reads CSV files a chunk at a time, and {cfg.path or cfg.dataset} is "
+                        f"{fmt} data" + (f" ({why})" if why else "") + "; set data.chunk_rows: null")
+    ds = stream.load(cfg, seed, **kw)
+    if why:
+        ds.notes.insert(0, f"data.dataset: csv, inferred from {why} ({Path(cfg.path).name}); set data.dataset "
+                           "to choose")
+    return ds
 
 
 def prepare(ds: Dataset, cfg: DataConfig, seed: int, stats: dict[str, np.ndarray] | None = None,

@@ -69,6 +69,12 @@ class Standardizer:
         else:
             mean = x.mean(axis=0, dtype=np.float64)
             std = x.std(axis=0, dtype=np.float64)
+        return cls.of(mean, std)
+
+    @classmethod
+    def of(cls, mean: np.ndarray, std: np.ndarray) -> Standardizer:
+        """From a column's mean and (population) std; a constant column gets std 1."""
+        std = np.array(std, dtype=np.float64)
         std[std == 0] = 1.0
         return cls(mean, std)
 
@@ -85,6 +91,52 @@ class Standardizer:
 
     def __repr__(self) -> str:
         return f"Standardizer(features={self.mean.shape[0]})"
+
+
+class Moments:
+    """Per-column count, mean and variance of rows seen a chunk at a time, NaN left out.
+
+    Chunks are merged with Chan, Golub and LeVeque's pairwise update, which stays exact in
+    float64 where summing squares would lose digits; :meth:`standardizer` then gives the
+    statistics :meth:`Standardizer.fit` gives for all the rows at once (``data.chunk_rows``).
+    """
+
+    def __init__(self) -> None:
+        self.n: np.ndarray | None = None
+        self.mean: np.ndarray | None = None
+        self.m2: np.ndarray | None = None
+
+    def update(self, x: np.ndarray) -> None:
+        """Add the rows ``x (n, d)``."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[:, None]
+        if not len(x):
+            return
+        present = ~np.isnan(x)
+        n = present.sum(axis=0).astype(np.float64)
+        mean = np.where(present, x, 0.0).sum(axis=0) / np.maximum(n, 1)
+        m2 = np.where(present, (x - mean) ** 2, 0.0).sum(axis=0)
+        if self.n is None:
+            self.n, self.mean, self.m2 = n, mean, m2
+            return
+        total = self.n + n
+        share = n / np.maximum(total, 1)
+        delta = mean - self.mean
+        self.mean = self.mean + delta * share
+        self.m2 = self.m2 + m2 + delta ** 2 * self.n * share
+        self.n = total
+
+    @property
+    def std(self) -> np.ndarray:
+        """Population standard deviation per column (0 for a column with no value)."""
+        return np.sqrt(self.m2 / np.maximum(self.n, 1))
+
+    def standardizer(self) -> Standardizer:
+        """The :class:`Standardizer` of every row added; a column never seen gets mean 0 and std 1."""
+        if self.n is None:
+            raise ValueError("no rows were added")
+        return Standardizer.of(self.mean, self.std)
 
 
 @dataclass

@@ -157,6 +157,9 @@ class Run:
             self.rep.echo(f"note: {apply_class_weight(ds, cfg.train.class_weight)}")
         elif cfg.train.class_weight is not None:
             apply_class_weight(ds, cfg.train.class_weight)
+        if isinstance(ds.train, data.StreamSplit) and comm.size > 1:
+            raise ConfigError("data.chunk_rows: reading a file a chunk at a time is not supported in MPI "
+                              "data-parallel training yet; set data.chunk_rows: null or train in one process")
         if ds.train.w is not None and comm.size > 1:
             raise ConfigError("data.weight_column / train.class_weight: sample weights are not supported in MPI "
                               "data-parallel training yet; train in one process")
@@ -216,8 +219,8 @@ class Run:
         """The second figure of an epoch row (``val_r2`` or ``val_accuracy``; subset accuracy for multilabel)."""
         if ds.val is None and self.resume is None:
             self.rep.echo(f"note: data.val_size is 0, so best.npz and early stopping follow {self.monitor}")
-        batcher = data.Batcher(ds.train, ds.scale, self.batch, model.dtype, augment=augment, rng=rng)
-        self.train_on = stepper(self.step, batcher, rng, comm)
+        self.batcher = data.Batcher(ds.train, ds.scale, self.batch, model.dtype, augment=augment, rng=rng)
+        self.train_on = stepper(self.step, self.batcher, rng, comm)
 
     # -- the epoch loop ---------------------------------------------------------------------
 
@@ -235,13 +238,13 @@ class Run:
         """One pass over the (shuffled) training rows; the epoch's row with its training metrics."""
         self._t0 = time.perf_counter()
         n, batch, state = len(self.ds.train), self.batch, self.state
-        order = self.rng.permutation(n) if self.cfg.train.shuffle else np.arange(n)
         total = math.ceil(n / batch)
         bar = self.rep.bar(total, f"epoch {epoch}/{self.cfg.train.epochs}")
         loss_sum, correct = 0.0, 0
         try:
-            for b in range(total):
-                value, right = self.train_on(order[b * batch:(b + 1) * batch], self.sched(state.step))
+            for b, (rows, idx) in enumerate(data.epoch_batches(self.ds.train, batch, self.rng, self.cfg.train.shuffle)):
+                self.batcher.split = rows  # a chunk of a streamed file (data.chunk_rows), else the whole split
+                value, right = self.train_on(idx, self.sched(state.step))
                 if not math.isfinite(value):
                     self._diverge(f"the loss became {value}", epoch, b + 1, total)
                 loss_sum += value
@@ -354,7 +357,7 @@ class Run:
         """Mean loss and accuracy on ``split``; under MPI each rank evaluates its part of the rows."""
         def part(lo: int, hi: int) -> tuple[float, float]:
             rows = split if (lo, hi) == (0, len(split)) else data.Split(split.x[lo:hi], split.y[lo:hi])
-            return loss_and_score(self.model, self.loss, rows, self.ds.scale, self.ds.task)
+            return loss_and_score(self.model, self.loss, rows, self.ds.scale, self.ds.task)  # streamed: one process
 
         return mean_over_ranks(self.comm, len(split), part)
 

@@ -126,3 +126,18 @@ def test_quoted_decimal_commas_in_a_comma_separated_file_are_numbers(tmp_path):
     # Quoted thousands ("1,234") in a US file stay thousands, as without quotes.
     us = _write(tmp_path / "us-quoted.csv", 'income,label\n"1,234",a\n"12,000",b\n"980",a\n"2,500",b\n')
     np.testing.assert_allclose(read_csv(us).x[:, 0], [1234, 12000, 980, 2500])
+
+
+def test_three_decimals_after_a_leading_zero_are_decimal_commas_not_thousands(tmp_path):
+    """``0,126`` cannot be thousands grouped (a grouped number never starts with 0): it is 0.126.
+
+    Every value here has three digits after its comma, so without that rule all of them
+    (``0,126`` as 126, ``-1,211`` as -1211) were read as thousands, with exit 0."""
+    path = _write(tmp_path / "eu3.csv", "a;b;label\n0,126;-1,211;x\n1,534;-0,536;y\n2,000;0,640;x\n")
+    t = read_csv(path)
+    np.testing.assert_allclose(t.x, [[0.126, -1.211], [1.534, -0.536], [2.0, 0.64]], rtol=1e-6)
+    assert any("decimal comma" in n for n in t.notes), t.notes
+    quoted = _write(tmp_path / "q.csv", 'a,b,label\n"0,126",1,x\n"1,234",2,y\n')
+    np.testing.assert_allclose(read_csv(quoted).x[:, 0], [0.126, 1.234], rtol=1e-6)
+    grouped = _write(tmp_path / "g.csv", 'a,b,label\n"1,234",1,x\n"12,345",2,y\n')
+    np.testing.assert_allclose(read_csv(grouped).x[:, 0], [1234, 12345])  # still thousands

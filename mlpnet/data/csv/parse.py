@@ -108,7 +108,8 @@ def _parse_body(
 
 
 def _loadtxt(path: Path, lay: _Layout, cols: list[int], dtype) -> np.ndarray:
-    return np.loadtxt(path, dtype=dtype, comments=None, delimiter=lay.delimiter, skiprows=int(lay.header) + lay.skip,
+    source, skip = (path, int(lay.header) + lay.skip) if lay.body is None else (io.StringIO(lay.body), 0)
+    return np.loadtxt(source, dtype=dtype, comments=None, delimiter=lay.delimiter, skiprows=skip,
                       usecols=cols, ndmin=2, quotechar='"', encoding="utf-8-sig")
 
 
@@ -204,7 +205,7 @@ def _parse_fast(
     for p, (codes, _) in cats.items():
         if (codes == -2).any():
             raise _NotFast  # an unseen category: the csv path names it
-    return parsed, labels, _line_map(path, int(lay.header) + lay.skip)
+    return parsed, labels, _line_map(path, lay)
 
 
 def _categorize(col: np.ndarray, categories: list[str] | None) -> tuple[np.ndarray, list[str]]:
@@ -223,15 +224,19 @@ def _check_categories(path: Path, name: str, categories: list[str], n: int) -> N
                         "text or an id, not a category? list it in data.ignore_columns")
 
 
-def _line_map(path: Path, skip: int) -> _LineOf:
-    """Row -> line, computed on first use by scanning the file for non-blank lines after the first ``skip``."""
+def _line_map(path: Path, lay: _Layout) -> _LineOf:
+    """Row -> line, computed on first use by scanning the file (or the chunk) for non-blank lines after
+    the header."""
     cache: list[list[int]] = []
 
     def line_of(i: int) -> int:
         if not cache:
-            with open(path, encoding="utf-8-sig", errors="replace") as f:
-                nums = [k for k, line in enumerate(f, 1) if line.strip()]
-            cache.append(nums[skip:])
+            if lay.body is not None:
+                cache.append([k for k, line in enumerate(io.StringIO(lay.body), lay.line0 + 1) if line.strip()])
+            else:
+                with open(path, encoding="utf-8-sig", errors="replace") as f:
+                    nums = [k for k, line in enumerate(f, 1) if line.strip()]
+                cache.append(nums[int(lay.header) + lay.skip:])
         return cache[0][i]
 
     return line_of
@@ -245,7 +250,7 @@ def _remapped(line_of: _LineOf, keep: np.ndarray) -> _LineOf:
 def _slow_rows(path: Path, lay: _Layout) -> tuple[list[list[str]], list[int]]:
     """Every data row as the csv module splits it, with its line number; ragged rows are errors."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig") if lay.body is None else lay.body
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text (byte {err.start})") from None
     except OSError as err:
@@ -254,7 +259,7 @@ def _slow_rows(path: Path, lay: _Layout) -> tuple[list[list[str]], list[int]]:
     rows: list[list[str]] = []
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text), delimiter=lay.delimiter)
-    skip = int(lay.header) + lay.skip
+    skip = int(lay.header) + lay.skip if lay.body is None else 0
     try:
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
@@ -264,11 +269,11 @@ def _slow_rows(path: Path, lay: _Layout) -> tuple[list[list[str]], list[int]]:
                 continue
             if len(row) != width:
                 other = "the header has" if lay.header else "the first row has"
-                raise DataError(f"{path}: line {reader.line_num} has {len(row)} fields, {other} {width}")
+                raise DataError(f"{path}: line {lay.line0 + reader.line_num} has {len(row)} fields, {other} {width}")
             rows.append(_dotted(row) if lay.decimal == "," else row)
-            lines.append(reader.line_num)
+            lines.append(lay.line0 + reader.line_num)
     except csv.Error as err:
-        raise DataError(f"{path}: line {reader.line_num}: {err}") from None
+        raise DataError(f"{path}: line {lay.line0 + reader.line_num}: {err}") from None
     return rows, lines
 
 
@@ -334,8 +339,8 @@ def _parse_slow(
     return parsed, labels, lambda i: lines[i]
 
 
-_COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-"""``1,234`` or ``-12,345.67``: thousands grouped with commas (the decimal mark being a dot)."""
+_COMMA_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+"""``1,234`` or ``-12,345.67``: thousands grouped with commas (the decimal mark being a dot); not ``0,126``."""
 
 
 _NUMBER_LIKE = re.compile(r"[+-]?[$€£¥]?\s*[+-]?[\d.,' ]*\d[\d.,' ]*\s*%?$")

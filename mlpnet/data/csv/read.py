@@ -31,6 +31,7 @@ def read_csv(
     options: CsvOptions | None = None,
     schema: dict | None = None,
     task: str = "classification",
+    layout: _Layout | None = None,
 ) -> Table:
     """Read a labelled CSV file.
 
@@ -53,6 +54,9 @@ def read_csv(
         What the label column(s) hold. ``auto``: one column of non-integer numbers is
         regression, integers or words are classes; several columns of 0/1 are multilabel,
         other several columns regression; the guess is said in a note.
+    layout : optional
+        One chunk of the file to read instead of the whole (``data.chunk_rows``, see
+        :mod:`mlpnet.data.csv.chunks`); error messages still name the file's lines.
 
     Returns
     -------
@@ -69,7 +73,7 @@ def read_csv(
     opts = options or CsvOptions(label_column=label_column)
     if opts.missing not in MISSING_MODES:
         raise ValueError(f"missing must be one of {MISSING_MODES}, got {opts.missing!r}")
-    lay = _sniff(path, opts)
+    lay = layout or _sniff(path, opts)
     notes: list[str] = list(lay.notes)
     wanted = opts.label_column if isinstance(opts.label_column, (list, tuple)) else [opts.label_column]
     if schema is not None and schema.get("labels"):

@@ -42,6 +42,10 @@ class _Layout:
     notes: list[str] = field(default_factory=list)
     skip: int = 0
     """Lines before the header (Excel's ``sep=;`` line)."""
+    body: str | None = None
+    """A chunk of the file's data lines to read instead of the file (``data.chunk_rows``): no header, and
+    its first line is line ``line0 + 1`` of the file."""
+    line0: int = 0
 
 
 def _sniff(path: Path, opts: CsvOptions, auto_header: bool = False) -> _Layout:
@@ -140,7 +144,7 @@ _COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+([eE][+-]?\d+)?$")
 _DOT_FRACTION = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 
 
-_GROUPED_DOTS = re.compile(r"[+-]?\d{1,3}(\.\d{3})+$")
+_GROUPED_DOTS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+$")
 """``1.234`` or ``12.345.678``: thousands grouped with dots, when the decimal mark is a comma."""
 
 
@@ -163,7 +167,8 @@ def _detect_decimal(rows: list[list[str]], delimiter: str) -> str:
     return "," if comma and not dot else "."
 
 
-_COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+$")
+_COMMA_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+$")
+"""``1,234``: could be thousands grouped; ``0,126`` cannot (a grouped number never starts with 0)."""
 
 
 def _dotted(row: list[str]) -> list[str]:

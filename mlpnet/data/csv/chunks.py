@@ -1,0 +1,115 @@
+"""A CSV file read a chunk of rows at a time (``data.chunk_rows``).
+
+:meth:`Chunks.scan` goes through the file once, line by line, and yields each chunk of
+``chunk_rows`` rows as it finds it, recording where the chunk starts and ends in bytes;
+:meth:`Chunks.read` later reads one chunk by seeking straight to it, so chunks can be read
+in any order. A row whose quoted field spans lines stays whole: a line with an odd number of
+quotes continues on the next. Each chunk is handed to the row parser as a layout of its own
+(:meth:`Chunks.layout`), so a chunk is read exactly as a whole file would be, and its error
+messages name the file's own line numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import DataError
+from .options import CsvOptions
+from .sniff import _SAMPLE_ROWS, _dotted, _Layout, _sniff
+
+
+@dataclass
+class Chunks:
+    """Where the chunks of one CSV file are.
+
+    Attributes
+    ----------
+    path : Path
+    head : _Layout
+        What the head of the file says (delimiter, header, names, decimal mark).
+    rows : int
+        ``data.chunk_rows``: the most rows a chunk holds.
+    spans : list of (start, end, line0)
+        Each chunk's byte range and the number of the line before its first row.
+    """
+
+    path: Path
+    head: _Layout
+    rows: int
+    spans: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    @classmethod
+    def open(cls, path: str | Path, opts: CsvOptions, rows: int) -> Chunks:
+        """The file's head; :meth:`scan` then finds its chunks."""
+        path = Path(path)
+        return cls(path, _sniff(path, opts), rows)
+
+    def scan(self) -> Iterator[_Layout]:
+        """Go through the whole file once, yielding every chunk in order as a layout, and record the chunks."""
+        self.spans.clear()
+        skip = int(self.head.header) + self.head.skip  # non-blank lines before the first row
+        lines: list[bytes] = []
+        start = line0 = offset = count = 0
+        odd = False  # inside a quoted field that continues on the next line
+        try:
+            with open(self.path, "rb") as f:
+                for number, raw in enumerate(f, 1):
+                    here, offset = offset, offset + len(raw)
+                    if not odd and not raw.strip():
+                        if lines:
+                            lines.append(raw)
+                        continue
+                    if skip:
+                        odd ^= raw.count(b'"') % 2 == 1
+                        skip -= not odd
+                        continue
+                    if not lines:
+                        start, line0 = here, number - 1
+                    lines.append(raw)
+                    odd ^= raw.count(b'"') % 2 == 1
+                    count += not odd
+                    if count == self.rows:
+                        yield self._chunk(start, offset, line0, b"".join(lines))
+                        lines, count = [], 0
+        except OSError as err:
+            raise DataError(f"{self.path}: cannot read ({err.strerror})") from None
+        if count:
+            yield self._chunk(start, offset, line0, b"".join(lines))
+
+    def read(self, i: int) -> _Layout:
+        """Chunk ``i`` (as :meth:`scan` numbered them), read from its place in the file."""
+        start, end, line0 = self.spans[i]
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(start)
+                data = f.read(end - start)
+        except OSError as err:
+            raise DataError(f"{self.path}: cannot read ({err.strerror})") from None
+        return self.layout(data, line0)
+
+    def layout(self, data: bytes, line0: int) -> _Layout:
+        """The layout the row parser reads chunk ``data`` (whole rows, no header) with."""
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise DataError(f"{self.path}: not UTF-8 text (in the rows after line {line0}, byte {err.start})") from None
+        head = [line for line in io.StringIO(text) if line.strip()][:_SAMPLE_ROWS]
+        try:
+            sample = list(csv.reader(head, delimiter=self.head.delimiter))
+        except csv.Error:
+            sample = []  # the parser's csv path reports it with its line
+        if self.head.decimal == ",":
+            sample = [_dotted(r) for r in sample]
+        return dataclasses.replace(self.head, sample=sample, notes=[], body=text, line0=line0)
+
+    def _chunk(self, start: int, end: int, line0: int, data: bytes) -> _Layout:
+        self.spans.append((start, end, line0))
+        return self.layout(data, line0)

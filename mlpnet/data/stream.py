@@ -1,0 +1,325 @@
+"""Training on a CSV file too big for memory (``data.chunk_rows``): read a chunk of rows at a time, never whole.
+
+Before training, two passes over the file:
+
+1. **Schema.** Every chunk is read as a file of its own, and what the chunks say is merged:
+   a column must read as numbers in every chunk or as words in every chunk (else a
+   one-line error names it); the categories of a word column and the classes are the
+   union over the chunks, ordered as reading the whole file orders them; the rows are
+   counted and the held-out rows chosen.
+2. **Statistics.** Every chunk is read with the merged schema: the training rows' feature
+   means and standard deviations (:class:`~mlpnet.data.spec.Moments`), the targets'
+   (regression) and the class counts (``train.class_weight: balanced``). The validation
+   rows, at most ``data.val_max`` of a fractional ``data.val_size``, are kept in memory.
+
+Each epoch then reads the chunks in an order drawn from the run's generator and shuffles
+the rows within each chunk (:func:`mlpnet.data.batching.epoch_batches`), so a resumed run
+repeats it; the test split is read a chunk at a time too.
+
+Held-out rows are chosen by a hash of each row's number and the seed, so no pass needs
+them all: a row is a test row when its first hash falls below ``data.test_size`` (about
+that fraction of the rows, not exactly), and the validation rows are the ``data.val_size``
+others with the smallest second hash (exactly as many as in memory). Neither split is
+stratified by class, as it is when the whole file is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import DataError
+from .csv import CsvOptions, Table, model_schema, read_csv
+from .csv.chunks import Chunks
+from .dataset import MNIST_INPUT, Dataset, Split
+from .holdout import check_classes_present, holdout_count, validation_size
+from .spec import Moments, Standardizer
+from .transforms import class_weights, target_stats as fit_target_stats
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
+    from .spec import InputSpec
+
+TRAIN, VAL, TEST = 0, 1, 2
+
+
+@dataclass
+class _Reading:
+    """What every pass after the schema pass reads chunks with, and what it does to their rows."""
+
+    opts: CsvOptions
+    schema: dict
+    classes: list[str] | None
+    task: str
+    seed: int
+    test_size: float | None
+    """None: the file holds no test rows (``data.test_path`` names them)."""
+    starts: list[int]
+    """The number of each chunk's first row (rows dropped by ``data.missing: drop`` not counted)."""
+    val: np.ndarray = field(default_factory=lambda: np.arange(0, dtype=np.uint64))
+    """The row numbers of the validation rows, sorted."""
+    scaler: Standardizer | None = None
+    targets: dict | None = None
+    per_class: np.ndarray | None = None
+
+    def table(self, chunks: Chunks, i: int) -> Table:
+        return read_csv(chunks.path, options=self.opts, classes=self.classes, schema=self.schema, task=self.task,
+                        layout=chunks.read(i))
+
+    def roles(self, first: int, n: int) -> np.ndarray:
+        """``TRAIN``, ``VAL`` or ``TEST`` for rows ``first .. first + n - 1`` of the file."""
+        rows = np.arange(first, first + n, dtype=np.uint64)
+        role = np.full(n, TRAIN, np.int8)
+        if self.test_size is not None:
+            role[_uniform(rows, self.seed, 1) < self.test_size] = TEST
+        role[np.isin(rows, self.val)] = VAL
+        return role
+
+    def split(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> Split:
+        """Rows as the network reads them: features standardized, targets standardized (regression),
+        class weights applied."""
+        if self.scaler is not None:
+            x = self.scaler.apply(x)
+        if self.task == "regression":
+            y = ((y - self.targets["mean"]) / self.targets["std"]).astype(np.float32)
+        elif self.task == "multilabel":
+            y = y.astype(np.float32)
+        elif self.per_class is not None:
+            cw = self.per_class[y].astype(np.float32)
+            w = cw if w is None else w * cw
+        return Split(x, y, w)
+
+
+class StreamSplit:
+    """A split read from the file a chunk at a time: its length, and its rows chunk by chunk (:meth:`parts`).
+
+    ``x``, ``y`` and ``w`` are empty arrays of the rows' shapes and types (what batch buffers
+    are allocated from), never the rows themselves."""
+
+    def __init__(self, chunks: Chunks, reading: _Reading, role: int | None, n: int, like: Split,
+                 counts: np.ndarray | None = None):
+        self.chunks, self.reading, self.role, self.n = chunks, reading, role, n
+        self.x, self.y, self.w = like.x, like.y, like.w
+        self.counts = counts
+        """Rows per class (classification), for ``train.class_weight: balanced``."""
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunks)
+
+    def parts(self, order: Sequence[int] | None = None) -> Iterator[Split]:
+        """This split's rows of each chunk, in file order or in the chunk ``order`` given; empty parts are skipped."""
+        for i in range(len(self.chunks)) if order is None else order:
+            t = self.reading.table(self.chunks, int(i))
+            keep = slice(None) if self.role is None else \
+                self.reading.roles(self.reading.starts[int(i)], len(t.y)) == self.role
+            if self.role is None or keep.any():
+                yield self.reading.split(t.x[keep], t.y[keep], None if t.w is None else t.w[keep])
+
+    def weigh_classes(self, class_weight: str | dict) -> str:
+        """Weigh each training row by its class (``train.class_weight``) as chunks are read; returns the note."""
+        per_class, note = class_weights(self.counts, self.reading.classes, class_weight)
+        if not (per_class * self.counts).any():
+            raise DataError("train.class_weight: every training row has weight 0")
+        self.reading.per_class = per_class
+        if self.w is None:
+            self.w = np.empty(0, np.float32)
+        return note
+
+    def __repr__(self) -> str:
+        return f"StreamSplit(n={self.n}, {len(self.chunks)} chunks of {self.chunks.rows} rows of {self.chunks.path.name})"
+
+
+def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, like: InputSpec | None = None,
+         task: str = "auto", stats: dict | None = None, target_stats: dict | None = None) -> Dataset:
+    """The CSV file ``data.path`` (and ``data.test_path``) as a dataset whose training and test splits
+    are read ``data.chunk_rows`` rows at a time; the validation split is in memory.
+
+    ``classes``, ``like``, ``stats`` and ``target_stats`` describe a trained model (evaluate):
+    the file is then read as that model's training file was, and standardized with its statistics."""
+    path = Path(cfg.path)
+    opts = CsvOptions(label_column=cfg.label_column, weight_column=cfg.weight_column, header=cfg.header,
+                      delimiter=cfg.delimiter, ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing,
+                      decimal=cfg.decimal)
+    chunks = Chunks.open(path, opts, cfg.chunk_rows)
+    notes = list(chunks.head.notes)
+    schema, classes, task, starts = _schema_pass(chunks, opts, model_schema(like), classes, task, notes)
+    n = starts[-1]
+    reading = _Reading(opts, schema, classes if task == "classification" else None, task, seed,
+                       None if cfg.test_path else cfg.test_size, starts[:-1])
+    test_chunks = None
+    if cfg.test_path:
+        test_chunks = Chunks.open(cfg.test_path, opts, cfg.chunk_rows)
+        n_test = _schema_pass(test_chunks, opts, schema, reading.classes, task, notes)[3][-1]
+    reading.val, n_held, note = _pick_val(n, seed, reading.test_size, cfg.val_size, cfg.val_max)
+    n_test = n_held if not cfg.test_path else n_test
+    if note:
+        notes.append(note)
+    if not cfg.test_path and not n_held:
+        raise DataError(f"data.test_size: {cfg.test_size} of {n} rows holds out no test rows")
+    n_train = n - len(reading.val) - n_held
+    first, val, counts, moments, ymoments = _stats_pass(chunks, reading, like is None)
+    image = bool(schema.get("image"))
+    if not image:
+        reading.scaler = Standardizer(stats["mean"], stats["std"]) if stats else moments.standardizer()
+        if reading.scaler.mean.shape != (first.x.shape[1],):
+            raise DataError(f"the data has {first.x.shape[1]} features but the model was trained on "
+                            f"{reading.scaler.mean.shape[0]}")
+    if task == "regression":
+        reading.targets = target_stats or fit_target_stats(ymoments.mean, ymoments.std)
+    elif task == "classification" and like is None:
+        check_classes_present(np.repeat(np.arange(len(counts)), counts > 0), classes, str(path))
+    empty = reading.split(first.x[:0], first.y[:0], None if first.w is None else first.w[:0])
+    train = StreamSplit(chunks, reading, TRAIN, n_train, empty, counts)
+    test = StreamSplit(test_chunks, reading, None, n_test, empty) if test_chunks else \
+        StreamSplit(chunks, reading, TEST, n_test, empty)
+    notes.append(f"data.chunk_rows: {path.name} is read {cfg.chunk_rows} rows at a time ({len(chunks)} chunks, "
+                 f"{n} rows): {n_train} to train on, {len(val.y)} validation rows held in memory, {n_test} test rows"
+                 + ("" if cfg.test_path else " (held-out rows picked by a hash of their number and the seed, "
+                                             "not stratified)"))
+    spec = dict(MNIST_INPUT, csv=schema) if image else {"kind": "table", "features": first.features, "csv": schema}
+    ds = Dataset(train=train, val=reading.split(val.x, val.y, val.w) if len(val.y) else None, test=test,
+                 classes=classes if task != "regression" else [], input=spec, notes=notes, task=task,
+                 targets=classes if task == "regression" else [], target_stats=reading.targets or {})
+    if reading.scaler is not None:
+        ds.input.mean, ds.input.std = reading.scaler.mean, reading.scaler.std
+    return ds
+
+
+def _schema_pass(chunks: Chunks, opts: CsvOptions, known: dict | None, classes: list[str] | None, task: str,
+                 notes: list[str]) -> tuple[dict, list[str], str, list[int]]:
+    """Read every chunk as a file of its own and merge what they say (see the module docstring).
+
+    With ``known`` (a trained model's schema, or the training file's for ``data.test_path``)
+    the chunks are read with it and only counted. Returns the schema, the classes (or target
+    or label columns), the task and the number of each chunk's first row (plus the total)."""
+    merged, found, starts = known, set(), [0]
+    kinds: dict[str, tuple[str, int]] = {}  # a note with its numbers hidden -> (the first such note, how many)
+    for lay in chunks.scan():
+        t = read_csv(chunks.path, options=opts, classes=classes, schema=known, task=task, layout=lay)
+        if merged is None:
+            merged, task = t.schema, t.task  # the first chunk settles an auto task, with its note
+        elif known is None:
+            _merge(chunks, merged, t.schema, lay.line0)
+        if t.task == "classification" and classes is None:
+            found.update(t.classes)
+        elif t.task != "classification":
+            classes = t.classes
+        for note in t.notes:
+            key = re.sub(r"\d+", "#", note)
+            kinds[key] = (kinds.get(key, (note, 0))[0], kinds.get(key, (note, 0))[1] + 1)
+        starts.append(starts[-1] + len(t.y))
+    notes += [note if count == 1 else f"{note} (the first of {count} chunks that say so)" for note, count in kinds.values()]
+    if classes is None:
+        classes = _class_order(found)
+    return merged, list(classes), task, starts
+
+
+def _merge(chunks: Chunks, merged: dict, other: dict, line0: int) -> None:
+    """Fold a later chunk's schema into the first one's: same column types, categories united."""
+    where = f"{chunks.path}: the chunk of rows from line {line0 + 1}"
+    if bool(other.get("image")) != bool(merged.get("image")):
+        raise DataError(f"{where}: the first {chunks.rows} rows read as {'28x28 images' if merged.get('image') else 'a table'}"
+                        f" but these as {'images' if other.get('image') else 'a table'} (data.chunk_rows reads every "
+                        "chunk alike); 784 columns of pixels must be integers 0-255 in every row")
+    for col, new in zip(merged["columns"], other["columns"]):
+        if ("categories" in col) != ("categories" in new):
+            kind = {True: "words (categories)", False: "numbers"}
+            raise DataError(f"{where}: column '{col['name']}' holds {kind['categories' in new]} here but "
+                            f"{kind['categories' in col]} in the first {chunks.rows} rows; with data.chunk_rows every "
+                            "chunk must agree: fix the column, or list it in data.ignore_columns")
+        if "categories" in col:
+            col["categories"] = sorted(set(col["categories"]) | set(new["categories"]))
+
+
+def _class_order(names: set[str]) -> list[str]:
+    """Classes as reading the whole file orders them: integers in numeric order, else sorted strings."""
+    try:
+        return [str(v) for v in sorted({int(c) for c in names})]
+    except ValueError:
+        return sorted(names)
+
+
+_BLOCK = 1 << 20
+
+
+def _pick_val(n: int, seed: int, test_size: float | None, val_size: int | float,
+              cap: int) -> tuple[np.ndarray, int, str | None]:
+    """The validation rows (their numbers, sorted), the number of test rows, and a note if the size was clipped.
+
+    Works on row numbers alone, a block at a time: no file is read."""
+    n_test = 0
+    if test_size is not None:
+        for lo in range(0, n, _BLOCK):
+            n_test += int((_uniform(np.arange(lo, min(n, lo + _BLOCK), dtype=np.uint64), seed, 1) < test_size).sum())
+    rest = n - n_test
+    size, note = validation_size(rest, val_size, cap)
+    k = holdout_count(rest, size, cap)
+    if k >= rest:
+        raise DataError(f"data.val_size: {val_size} holds out {k} of {rest} rows and leaves no training rows")
+    best_u, best_rows = np.empty(0), np.empty(0, np.uint64)
+    for lo in range(0, n if k else 0, _BLOCK):
+        rows = np.arange(lo, min(n, lo + _BLOCK), dtype=np.uint64)
+        if test_size is not None:
+            rows = rows[_uniform(rows, seed, 1) >= test_size]
+        best_u = np.concatenate([best_u, _uniform(rows, seed, 2)])
+        best_rows = np.concatenate([best_rows, rows])
+        if len(best_u) > k:
+            keep = np.argpartition(best_u, k - 1)[:k]
+            best_u, best_rows = best_u[keep], best_rows[keep]
+    return np.sort(best_rows), n_test, note
+
+
+def _stats_pass(chunks: Chunks, reading: _Reading, fit: bool):
+    """Read every chunk with the merged schema: the training rows' feature and target moments (when
+    ``fit``), their class counts, the validation rows, and an empty table of the rows' shapes."""
+    moments, ymoments = Moments(), Moments()
+    counts = np.zeros(len(reading.classes or ()), np.int64)
+    val, first = [], None
+    for i in range(len(chunks)):
+        t = reading.table(chunks, i)
+        role = reading.roles(reading.starts[i], len(t.y))
+        train = role == TRAIN
+        if fit and not t.image:
+            moments.update(t.x[train])
+        if fit and reading.task == "regression":
+            ymoments.update(t.y[train])
+        if reading.task == "classification":
+            counts += np.bincount(t.y[train], minlength=len(counts))
+        if (role == VAL).any():
+            val.append(_rows(t, role == VAL))
+        if first is None:
+            first = t
+            first.x, first.y, first.w = t.x[:0], t.y[:0], None if t.w is None else t.w[:0]
+    if fit and moments.n is None and not first.image:
+        raise DataError(f"{chunks.path}: no training rows")
+    rows = Table(x=np.concatenate([v.x for v in val]) if val else first.x,
+                 y=np.concatenate([v.y for v in val]) if val else first.y, classes=first.classes,
+                 features=first.features, w=np.concatenate([v.w for v in val]) if val and first.w is not None else None)
+    return first, rows, counts, moments, ymoments
+
+
+def _rows(t: Table, keep: np.ndarray) -> Table:
+    return Table(x=t.x[keep], y=t.y[keep], classes=t.classes, features=t.features,
+                 w=None if t.w is None else t.w[keep])
+
+
+def _uniform(rows: np.ndarray, seed: int, stream: int) -> np.ndarray:
+    """A uniform number in [0, 1) for each row number (uint64), from ``seed`` and ``stream`` alone.
+
+    SplitMix64's finalizer over the row number plus a key drawn from the seed: the same row
+    gets the same number whatever chunk it is read in, and no pass needs the rows' numbers all at once."""
+    key = np.random.SeedSequence([seed, 3, stream]).generate_state(1, np.uint64)[0]
+    z = rows + key
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
