@@ -108,6 +108,9 @@ class DataConfig:
     chunk_rows: int | None = _opt(None, lo=1, help="CSV: read the file this many rows at a time, for a file too "
                                   "big for memory (two passes before training, one per epoch; held-out rows by a "
                                   "hash of the row number, not stratified); null reads it whole")
+    chunk_cache: bool = _opt(True, help="CSV with data.chunk_rows: keep each chunk parsed in a temporary folder "
+                             "(4 bytes a value, deleted when training ends) so epochs do not parse the CSV again; "
+                             "false re-reads the file every epoch")
     test_size: float = _opt(0.2, lo=0, hi=1, lo_open=True, hi_open=True, help="CSV and folders without "
                             "test/: fraction held out as the test split")
     image_mode: str = _opt("gray", choices=("gray", "rgb"), help="folders: gray (MNIST-style preprocessing) "

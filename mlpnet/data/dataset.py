@@ -84,6 +84,11 @@ class Dataset:
         """The network's output width: one per class, label or target."""
         return len(self.targets) if self.task == "regression" else len(self.classes)
 
+    def close(self) -> None:
+        """Release what splits keep outside memory (the parsed chunks of a streamed file on disk)."""
+        for part in (self.train, self.val, self.test):
+            getattr(part, "close", lambda: None)()
+
     def split(self, name: str) -> Split:
         """The split called ``train``, ``val`` or ``test``; a DataError if it is empty."""
         part = {"train": self.train, "val": self.val, "test": self.test}[name]

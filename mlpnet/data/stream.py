@@ -26,7 +26,10 @@ stratified by class, as it is when the whole file is read.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,9 +70,35 @@ class _Reading:
     targets: dict | None = None
     per_class: np.ndarray | None = None
 
+    cache: Path | None = None
+    """A folder holding each chunk of the training file parsed (``data.chunk_cache``), or None."""
+    cleanup: Callable[[], object] = lambda: None
+    """Deletes the cache folder (at the latest when the process ends)."""
+
     def table(self, chunks: Chunks, i: int) -> Table:
         return read_csv(chunks.path, options=self.opts, classes=self.classes, schema=self.schema, task=self.task,
                         layout=chunks.read(i))
+
+    def rows(self, chunks: Chunks, i: int, role: int | None) -> Split | None:
+        """The rows of chunk ``i`` whose role is ``role`` (None: every row) as the network reads them;
+        from the cache when it holds the chunk, else parsed from the file. None when there are none."""
+        if self.cache is not None and role is not None:
+            x, y, roles = (np.load(self.cache / f"{i}.{k}.npy") for k in ("x", "y", "role"))
+            w = np.load(self.cache / f"{i}.w.npy") if (self.cache / f"{i}.w.npy").exists() else None
+        else:
+            t = self.table(chunks, i)
+            x, y, w = t.x, t.y, t.w
+            roles = None if role is None else self.roles(self.starts[i], len(y))
+        keep = slice(None) if role is None else roles == role
+        if role is not None and not keep.any():
+            return None
+        return self.split(x[keep], y[keep], None if w is None else w[keep])
+
+    def store(self, i: int, t: Table, role: np.ndarray) -> None:
+        """Keep chunk ``i`` parsed in the cache folder."""
+        for k, a in (("x", t.x), ("y", t.y), ("w", t.w), ("role", role)):
+            if a is not None:
+                np.save(self.cache / f"{i}.{k}.npy", a)
 
     def roles(self, first: int, n: int) -> np.ndarray:
         """``TRAIN``, ``VAL`` or ``TEST`` for rows ``first .. first + n - 1`` of the file."""
@@ -118,11 +147,14 @@ class StreamSplit:
     def parts(self, order: Sequence[int] | None = None) -> Iterator[Split]:
         """This split's rows of each chunk, in file order or in the chunk ``order`` given; empty parts are skipped."""
         for i in range(len(self.chunks)) if order is None else order:
-            t = self.reading.table(self.chunks, int(i))
-            keep = slice(None) if self.role is None else \
-                self.reading.roles(self.reading.starts[int(i)], len(t.y)) == self.role
-            if self.role is None or keep.any():
-                yield self.reading.split(t.x[keep], t.y[keep], None if t.w is None else t.w[keep])
+            rows = self.reading.rows(self.chunks, int(i), self.role)
+            if rows is not None:
+                yield rows
+
+    def close(self) -> None:
+        """Delete the parsed chunks kept on disk (``data.chunk_cache``); reading again parses the file."""
+        self.reading.cleanup()
+        self.reading.cache = None
 
     def weigh_classes(self, class_weight: str | dict) -> str:
         """Weigh each training row by its class (``train.class_weight``) as chunks are read; returns the note."""
@@ -166,7 +198,10 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, like: 
     if not cfg.test_path and not n_held:
         raise DataError(f"data.test_size: {cfg.test_size} of {n} rows holds out no test rows")
     n_train = n - len(reading.val) - n_held
-    first, val, counts, moments, ymoments = _stats_pass(chunks, reading, like is None)
+    if cfg.chunk_cache and like is None:
+        reading.cache = Path(tempfile.mkdtemp(prefix="mlpnet-chunks-"))
+        reading.cleanup = weakref.finalize(reading, shutil.rmtree, reading.cache, ignore_errors=True)
+    first, val, counts, moments, ymoments = _stats_pass(chunks, reading, like is None, notes)
     image = bool(schema.get("image"))
     if not image:
         reading.scaler = Standardizer(stats["mean"], stats["std"]) if stats else moments.standardizer()
@@ -278,15 +313,24 @@ def _pick_val(n: int, seed: int, test_size: float | None, val_size: int | float,
     return np.sort(best_rows), n_test, note
 
 
-def _stats_pass(chunks: Chunks, reading: _Reading, fit: bool):
+def _stats_pass(chunks: Chunks, reading: _Reading, fit: bool, notes: list[str]):
     """Read every chunk with the merged schema: the training rows' feature and target moments (when
-    ``fit``), their class counts, the validation rows, and an empty table of the rows' shapes."""
+    ``fit``), their class counts, the validation rows, and an empty table of the rows' shapes; keep
+    each chunk parsed in ``reading.cache`` (a full disk turns the cache off, with a note)."""
     moments, ymoments = Moments(), Moments()
     counts = np.zeros(len(reading.classes or ()), np.int64)
     val, first = [], None
     for i in range(len(chunks)):
         t = reading.table(chunks, i)
         role = reading.roles(reading.starts[i], len(t.y))
+        if reading.cache is not None:
+            try:
+                reading.store(i, t, role)
+            except OSError as err:
+                shutil.rmtree(reading.cache, ignore_errors=True)
+                notes.append(f"data.chunk_cache: cannot keep the parsed chunks in {reading.cache} ({err.strerror}); "
+                             "every epoch reads the CSV file again")
+                reading.cache = None
         train = role == TRAIN
         if fit and not t.image:
             moments.update(t.x[train])

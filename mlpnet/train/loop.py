@@ -89,20 +89,24 @@ def fit(cfg: Config, out_dir: str | Path | None, *, resume: str | Path | None = 
     run = Run(cfg, out_dir, resume=resume, resume_overrides=resume_overrides, overwrite=overwrite,
               reporter=reporter, dataset=dataset, callbacks=callbacks)
     try:
-        # Overflow is detected and reported as divergence; NumPy's warnings would only add noise.
-        with run.thread_limit(), np.errstate(over="ignore", invalid="ignore"):
-            for epoch in run.epochs():
-                row = run.train_epoch(epoch)
-                run.validate(row)
-                run.save(row)
-                if run.should_stop(row):
-                    break
-    except KeyboardInterrupt:
-        raise run.interrupted(finished=False) from None
-    try:
-        return run.finish()
-    except KeyboardInterrupt:
-        raise run.interrupted(finished=True) from None
+        try:
+            # Overflow is detected and reported as divergence; NumPy's warnings would only add noise.
+            with run.thread_limit(), np.errstate(over="ignore", invalid="ignore"):
+                for epoch in run.epochs():
+                    row = run.train_epoch(epoch)
+                    run.validate(row)
+                    run.save(row)
+                    if run.should_stop(row):
+                        break
+        except KeyboardInterrupt:
+            raise run.interrupted(finished=False) from None
+        try:
+            return run.finish()
+        except KeyboardInterrupt:
+            raise run.interrupted(finished=True) from None
+    finally:
+        if dataset is None:  # data this run loaded: what it keeps on disk goes with it
+            run.ds.close()
 
 
 class Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -74,24 +75,38 @@ def test_chunks_keep_quoted_newlines_whole_and_name_the_files_lines(tmp_path):
         stream.load(_cfg(path, chunk_rows=8, ignore_columns=["id", "note"]), 0)
 
 
-def test_training_never_holds_more_than_chunk_rows_rows_of_the_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("cache", [True, False])
+def test_training_never_holds_more_than_chunk_rows_rows_of_the_file(tmp_path, monkeypatch, cache):
     path = _table_csv(tmp_path / "t.csv", n=1000)
-    held = []
-    real = stream.read_csv
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    held, loaded = [], []
+    real_read, real_load = stream.read_csv, np.load
 
-    def counting(*a, **kw):
+    def reading(*a, **kw):
         assert kw.get("layout") is not None, "a read of the whole file"
-        t = real(*a, **kw)
+        t = real_read(*a, **kw)
         held.append(len(t.y))
         return t
 
-    monkeypatch.setattr(stream, "read_csv", counting)
+    def loading(file, *a, **kw):
+        array = real_load(file, *a, **kw)
+        if str(file).startswith(str(temp)):  # (np.load is NumPy's own: checkpoints are loaded with it too)
+            loaded.append(len(array))
+        return array
+
+    monkeypatch.setattr(stream, "read_csv", reading)
+    monkeypatch.setattr(stream.np, "load", loading)
     monkeypatch.setattr(data.csv, "load", lambda *a, **kw: pytest.fail("the whole-file reader was used"))
-    r = _train(CliRunner(), tmp_path / "run", path, "data.chunk_rows=64", "train.epochs=2")
+    r = _train(CliRunner(), tmp_path / "run", path, "data.chunk_rows=64", "train.epochs=2",
+               f"data.chunk_cache={str(cache).lower()}")
     assert r.exit_code == 0, r.output
-    assert held and max(held) <= 64
-    # 16 chunks: schema pass, statistics pass, 2 epochs and the test split = 5 passes
-    assert len(held) == 5 * 16
+    assert held and max(held) <= 64 and max(loaded, default=0) <= 64
+    # 16 chunks: schema pass, statistics pass, then 2 epochs and the test split from the cache or the file
+    assert len(held) == (2 if cache else 5) * 16
+    assert len(loaded) == (3 * 16 * 3 if cache else 0)  # x, y and role of each chunk, 3 passes
+    assert list(temp.iterdir()) == []  # the cache went with the run
     r = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "run" / "best.npz"), "--json"])
     assert r.exit_code == 0, r.output
     assert max(held) <= 64

@@ -195,3 +195,16 @@ def test_a_rank_without_rows_in_the_last_batch_keeps_in_step(blobs, tmp_path):
     # 72 Adam steps on batches of 7 carry float32 rounding further than the test above (seen: 3e-5);
     # the generators' equal state shows every rank drew every mask of every batch
     assert np.max(np.abs(a.model.params - b.model.params)) < 2e-4
+
+
+@needs_mpirun
+def test_chunk_rows_under_mpirun_is_refused_in_one_line_before_any_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,label\n" + "".join(f"{u:.3f},{v:.3f},{int(u > v)}\n" for u, v in rng.normal(size=(300, 2))))
+    r = _train(csv, tmp_path / "run", ranks=2, extra=["data.dataset=csv", "data.chunk_rows=50"], timeout=120)
+    assert r.returncode != 0
+    ours = [line for line in r.stderr.splitlines() if line.startswith("error")]
+    assert ours == ["error: data.chunk_rows: reading a file a chunk at a time is not supported in MPI data-parallel "
+                    "training yet; set data.chunk_rows: null or train in one process"], r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "run").exists()
