@@ -283,11 +283,11 @@ def _claim(out: Path, spec: SweepSpec, base: Config) -> None:
             stored = json.loads(path.read_text(encoding="utf-8"))
             old = {"spec": stored["spec"], "base": stored["base"]}
         except (OSError, ValueError, KeyError, TypeError):
-            raise SweepError(f"{path}: unreadable sweep record; remove the folder or choose another --out") from None
+            raise SweepError(f"{path}: unreadable sweep record; remove the folder or choose another -o/--output") from None
         if old != ident:
             where = _first_difference(old, ident) or "?"
             raise SweepError(f"{path}: this folder holds a different sweep ({where} differs); "
-                             "rerun with the same sweep file and config, or choose another --out")
+                             "rerun with the same sweep file and config, or choose another -o/--output")
     out.mkdir(parents=True, exist_ok=True)
     # JSON is YAML: the file stays readable and parses back exactly.
     write_text(path, json.dumps({**ident, "trials": spec.trials}, indent=1) + "\n")

@@ -43,7 +43,7 @@ class RunDir:
         if resume is not None and Path(resume).resolve().parent == self.path.resolve():
             return
         raise TrainingError(f"{self.path}: already holds a model ({', '.join(held)}); continue it with "
-                            f"--resume {self.last}, replace it with --overwrite, or choose --out")
+                            f"--resume {self.last}, replace it with --overwrite, or choose another -o/--output")
 
     def holds_model(self) -> bool:
         return any((self.path / f).exists() for f in MODEL_FILES)
