@@ -5,7 +5,7 @@
 Writes a CSV of ``--rows`` rows (20 numeric features, one word column, a word label) into
 a temporary folder, then trains on it in fresh processes, the file read whole and then
 ``--chunk-rows`` rows at a time, and prints for each the peak resident memory (the
-process's ``ru_maxrss``), the time to the first epoch, the time per epoch and the test
+process's ``ru_maxrss``), the time to the first epoch, the median time of an epoch and the test
 accuracy, with the ratios. Take it on a quiet machine: the load average is printed.
 The figures are quoted in docs/guide/own-data.md ("A file bigger than memory").
 """
@@ -60,11 +60,11 @@ def _join(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def train(path: Path, out: Path, epochs: int, chunk_rows: int | None) -> dict:
+def train(path: Path, out: Path, epochs: int, chunk_rows: int | None, cache: bool = True) -> dict:
     sets = [f"data.path={path}", f"train.epochs={epochs}", "train.batch_size=256", "model.hidden=[64,32]",
             "data.val_size=5000"]
     if chunk_rows:
-        sets.append(f"data.chunk_rows={chunk_rows}")
+        sets += [f"data.chunk_rows={chunk_rows}", f"data.chunk_cache={str(cache).lower()}"]
     args = ["train", "--no-progress", "-o", str(out), *[a for s in sets for a in ("--set", s)]]
     r = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True)
     if r.returncode:
@@ -75,7 +75,7 @@ def train(path: Path, out: Path, epochs: int, chunk_rows: int | None) -> dict:
     from mlpnet import checkpoint
 
     test = checkpoint.load(out / "best.npz").meta.test
-    return {**cost, "epoch_s": float(np.mean(epochs_s)), "before_s": cost["seconds"] - sum(epochs_s),
+    return {**cost, "epoch_s": float(np.median(epochs_s)), "before_s": cost["seconds"] - sum(epochs_s),
             "accuracy": test.get("accuracy")}
 
 
@@ -98,14 +98,17 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--write", str(path), "--rows", str(a.rows)], check=True)
         print(f"{path.name}: {a.rows:,} rows, {path.stat().st_size / 2**20:.0f} MB (written in "
               f"{time.perf_counter() - t:.0f} s)")
-        results = {name: train(path, Path(tmp) / name, a.epochs, rows)
-                   for name, rows in (("whole", None), (f"chunk_rows={a.chunk_rows}", a.chunk_rows))}
-    print(f"{'':22}{'peak MB':>9}{'before training s':>19}{'s / epoch':>11}{'test acc':>10}")
+        modes = {"read whole": (None, True), f"chunk_rows: {a.chunk_rows}": (a.chunk_rows, True),
+                 "... chunk_cache: false": (a.chunk_rows, False)}
+        results = {name: train(path, Path(tmp) / str(k), a.epochs, rows, cache)
+                   for k, (name, (rows, cache)) in enumerate(modes.items())}
+    whole = results["read whole"]
+    print("| mode | peak memory | outside the epochs (reading, test, plots) | an epoch (median) | test accuracy |")
+    print("|---|---:|---:|---:|---:|")
     for name, r in results.items():
-        print(f"{name:22}{r['peak_mb']:9.0f}{r['before_s']:19.1f}{r['epoch_s']:11.2f}{r['accuracy']:10.4f}")
-    whole, chunked = results.values()
-    print(f"chunked / whole: peak memory x{chunked['peak_mb'] / whole['peak_mb']:.2f}, time before training "
-          f"x{chunked['before_s'] / whole['before_s']:.2f}, epoch x{chunked['epoch_s'] / whole['epoch_s']:.2f}")
+        print(f"| {name} | {r['peak_mb']:.0f} MB (x{r['peak_mb'] / whole['peak_mb']:.2f}) | {r['before_s']:.1f} s "
+              f"(x{r['before_s'] / whole['before_s']:.2f}) | {r['epoch_s']:.2f} s (x{r['epoch_s'] / whole['epoch_s']:.2f}) "
+              f"| {r['accuracy']:.4f} |")
 
 
 if __name__ == "__main__":

@@ -88,8 +88,8 @@ def epoch_batches(split: Split | StreamSplit, batch_size: int, rng: np.random.Ge
 
     A split in memory is shuffled whole (one permutation of its rows). A streamed split
     (``data.chunk_rows``) is read chunk by chunk in a random order, each chunk's rows
-    shuffled; the rows a chunk leaves over (fewer than a batch) go first into the next
-    chunk's, so every batch but the epoch's last is full, as in memory. Both draw only
+    shuffled; the rows a chunk leaves over (fewer than a batch) make one batch with the
+    next chunk's first, so every batch but the epoch's last is full, as in memory. Both draw only
     from ``rng``, the run's generator, so a resumed run repeats the epoch.
     """
     if not isinstance(split, StreamSplit):
@@ -100,12 +100,20 @@ def epoch_batches(split: Split | StreamSplit, batch_size: int, rng: np.random.Ge
         return
     left: Split | None = None
     for part in split.parts(rng.permutation(split.n_chunks) if shuffle else None):
-        rows = part if left is None else _joined(left, part)
-        order = rng.permutation(len(rows)) if shuffle else np.arange(len(rows))
-        full = len(rows) - len(rows) % batch_size
-        for b in range(0, full, batch_size):
-            yield rows, order[b:b + batch_size]
-        left = rows.take(order[full:]) if full < len(rows) else None
+        order = rng.permutation(len(part)) if shuffle else np.arange(len(part))
+        start = 0
+        if left is not None:  # the last chunk's left-over rows, topped up with this chunk's first
+            start = min(batch_size - len(left), len(part))
+            left = _joined(left, part.take(order[:start]))
+            if len(left) < batch_size:
+                continue
+            yield left, np.arange(batch_size)
+            left = None
+        full = start + (len(part) - start) // batch_size * batch_size
+        for b in range(start, full, batch_size):
+            yield part, order[b:b + batch_size]
+        if full < len(part):
+            left = part.take(order[full:])
     if left is not None:
         yield left, np.arange(len(left))
 

@@ -83,22 +83,24 @@ class _Reading:
         """The rows of chunk ``i`` whose role is ``role`` (None: every row) as the network reads them;
         from the cache when it holds the chunk, else parsed from the file. None when there are none."""
         if self.cache is not None and role is not None:
-            x, y, roles = (np.load(self.cache / f"{i}.{k}.npy") for k in ("x", "y", "role"))
-            w = np.load(self.cache / f"{i}.w.npy") if (self.cache / f"{i}.w.npy").exists() else None
-        else:
+            x, y = (np.load(self.cache / f"{i}.{role}.{k}.npy") for k in ("x", "y"))
+            w = np.load(self.cache / f"{i}.{role}.w.npy") if (self.cache / f"{i}.{role}.w.npy").exists() else None
+        elif role is None:
             t = self.table(chunks, i)
             x, y, w = t.x, t.y, t.w
-            roles = None if role is None else self.roles(self.starts[i], len(y))
-        keep = slice(None) if role is None else roles == role
-        if role is not None and not keep.any():
-            return None
-        return self.split(x[keep], y[keep], None if w is None else w[keep])
+        else:
+            t = self.table(chunks, i)
+            keep = self.roles(self.starts[i], len(t.y)) == role
+            x, y, w = t.x[keep], t.y[keep], None if t.w is None else t.w[keep]
+        return self.split(x, y, w) if len(y) else None
 
-    def store(self, i: int, t: Table, role: np.ndarray) -> None:
-        """Keep chunk ``i`` parsed in the cache folder."""
-        for k, a in (("x", t.x), ("y", t.y), ("w", t.w), ("role", role)):
-            if a is not None:
-                np.save(self.cache / f"{i}.{k}.npy", a)
+    def store(self, i: int, t: Table, roles: np.ndarray) -> None:
+        """Keep the training and test rows of chunk ``i``, parsed, in the cache folder."""
+        for role in (TRAIN, TEST):
+            keep = roles == role
+            for k, a in (("x", t.x), ("y", t.y), ("w", t.w)):
+                if a is not None:
+                    np.save(self.cache / f"{i}.{role}.{k}.npy", a[keep])
 
     def roles(self, first: int, n: int) -> np.ndarray:
         """``TRAIN``, ``VAL`` or ``TEST`` for rows ``first .. first + n - 1`` of the file."""

@@ -105,7 +105,7 @@ def test_training_never_holds_more_than_chunk_rows_rows_of_the_file(tmp_path, mo
     assert held and max(held) <= 64 and max(loaded, default=0) <= 64
     # 16 chunks: schema pass, statistics pass, then 2 epochs and the test split from the cache or the file
     assert len(held) == (2 if cache else 5) * 16
-    assert len(loaded) == (3 * 16 * 3 if cache else 0)  # x, y and role of each chunk, 3 passes
+    assert len(loaded) == (3 * 16 * 2 if cache else 0)  # x and y of each chunk's rows, 3 passes
     assert list(temp.iterdir()) == []  # the cache went with the run
     r = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "run" / "best.npz"), "--json"])
     assert r.exit_code == 0, r.output
@@ -155,6 +155,21 @@ def test_moments_merged_over_chunks_equal_one_fit(sizes):
     got, want = m.standardizer(), Standardizer.fit(x)
     np.testing.assert_allclose(got.mean, want.mean, rtol=1e-6)
     np.testing.assert_allclose(got.std, want.std, rtol=1e-5)
+
+
+@pytest.mark.parametrize("chunk_rows, batch", [(10, 32), (64, 32), (50, 7), (1000, 16)])
+def test_an_epoch_gives_every_training_row_once_in_full_batches(tmp_path, chunk_rows, batch):
+    path = _table_csv(tmp_path / "t.csv", n=400)
+    ds = data.load(_cfg(path, chunk_rows=chunk_rows), 0)
+    every = np.sort(np.concatenate([p.x[:, 0] for p in ds.train.parts()]))
+    assert len(every) == len(ds.train)
+    rng = np.random.default_rng(0)
+    batches = [rows.x[idx, 0] for rows, idx in data.epoch_batches(ds.train, batch, rng)]
+    assert all(len(b) == batch for b in batches[:-1]) and 0 < len(batches[-1]) <= batch
+    assert len(batches) == -(-len(ds.train) // batch)  # as many steps as in memory
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), every)
+    again = [rows.x[idx, 0] for rows, idx in data.epoch_batches(ds.train, batch, np.random.default_rng(0))]
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again))  # the generator alone decides the order
 
 
 def test_held_out_rows_do_not_depend_on_the_chunk_size(tmp_path):
