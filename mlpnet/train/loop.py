@@ -168,6 +168,10 @@ class Run:
             raise ConfigError("data.weight_column / train.class_weight: sample weights are not supported in MPI "
                               "data-parallel training yet; train in one process")
         self._size_batches()
+        if self.batch == 1 and ds.train.w is not None and resume is None:
+            self.rep.echo("note: train.batch_size is 1, and a step's gradient is averaged over its rows' weights "
+                          "(scikit-learn's convention), so a row's weight divides out and only a weight of 0 changes "
+                          "training; use batches of more rows for weights to count")
         self._build(ckpt)
         self.meta = Meta(classes=ds.classes, input=ds.input, task=ds.task, targets=ds.targets or None,
                          target_stats=ds.target_stats, config=cfg.to_dict(), mlpnet_version=__version__,

@@ -155,6 +155,18 @@ def test_weight_column_is_not_a_feature_and_weighs_the_loss(tmp_path):
     assert ds.train.w is not None and set(np.unique(ds.train.w)) <= {1.0, 2.0, 3.0}
 
 
+def test_weights_with_batches_of_one_say_they_divide_out(tmp_path):
+    """With one row a step, sum(w g) / sum(w) is g: a weight changes nothing unless it is 0 (scikit-learn's
+    convention too); the run says so rather than silently ignoring the column."""
+    csv = _weighted_csv(tmp_path, [1.0 + (i % 3) for i in range(40)])
+    r = _train(tmp_path, csv, "--set", "data.weight_column=wt", "--set", "train.batch_size=1")
+    assert r.exit_code == 0, r.output
+    assert "note: train.batch_size is 1, and a step's gradient is averaged over its rows' weights" in r.output
+    r = _train(tmp_path, csv, "--set", "data.weight_column=wt", "--set", "train.batch_size=4", "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert "train.batch_size is 1" not in r.output
+
+
 @pytest.mark.parametrize("bad, words", [(-1, ["line 5", "negative"]), ("x", ["line 5", "not a number"]),
                                         ("inf", ["line 5", "finite"])])
 def test_bad_weights(tmp_path, bad, words):
