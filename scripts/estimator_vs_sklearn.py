@@ -130,13 +130,13 @@ def small_sets() -> None:
 
 
 def main() -> None:
+    global REPEAT, THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-checks", action="store_true", help="skip the check_estimator parity table")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="fits timed per split and library (the fastest kept)")
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads for both libraries (default: "
                         "each as it comes)")
     args = parser.parse_args()
-    global REPEAT, THREADS
     REPEAT, THREADS = args.repeat, args.threads
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; BLAS threads: "
           f"{THREADS or 'each library as it comes'}; fastest of {REPEAT} fits\n")
