@@ -138,7 +138,7 @@ def _kept(part: Split | StreamSplit, y: np.ndarray) -> Split:
 
 def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
     """``confusion_matrix.png`` and, for image data, ``misclassified.png`` in ``out_dir``; for a
-    regressor ``predicted_vs_true.png`` and ``residuals.png``; nothing for multilabel yet."""
+    regressor ``predicted_vs_true.png`` and ``residuals.png``; for multilabel ``label_confusion.png``."""
     out_dir = Path(out_dir)
     r = ev.report
     title = str(ev.checkpoint)
@@ -147,7 +147,8 @@ def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
         return [plots.plot_predicted_vs_true(ev.y_true, ev.y_pred, names, out_dir / "predicted_vs_true.png", title),
                 plots.plot_residuals(ev.y_true, ev.y_pred, names, out_dir / "residuals.png", title)]
     if ev.task == "multilabel":
-        return []
+        return [plots.plot_label_confusions(ev.split.y, ev.probs > 0.5, [t["name"] for t in r["labels"]],
+                                            out_dir / "label_confusion.png", title)]
     written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
     if ev.input.kind == "image" and ev.split.x.shape[1]:  # (streamed inputs are not kept)
         images = ev.split.x.reshape((len(ev.split), *ev.input.image_shape))

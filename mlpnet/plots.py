@@ -260,6 +260,31 @@ def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str],
     return _save(fig, path)
 
 
+def plot_label_confusions(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], path: str | Path,
+                          title: str = "") -> Path:
+    """A multilabel model's 2x2 confusion matrix for each label (true 0/1 against predicted 0/1), with
+    the counts, each label's F1 in its panel's title.
+
+    ``y_true`` and ``y_pred`` are 0/1 indicator matrices ``(n, k)``."""
+    t, p = np.asarray(y_true) > 0.5, np.asarray(y_pred) > 0.5
+    fig, axes = _per_target(t.shape[1], height=3.4)
+    for j, ax in enumerate(axes):
+        cm = np.array([[np.sum(~t[:, j] & ~p[:, j]), np.sum(~t[:, j] & p[:, j])],
+                       [np.sum(t[:, j] & ~p[:, j]), np.sum(t[:, j] & p[:, j])]])
+        totals = cm.sum(axis=1, keepdims=True)
+        ax.imshow(np.divide(cm, totals, out=np.zeros(cm.shape), where=totals > 0), cmap="Blues", vmin=0, vmax=1)
+        for (i, k), count in np.ndenumerate(cm):
+            ax.text(k, i, str(count), ha="center", va="center", color="white" if count > totals[i, 0] / 2 else "black")
+        ax.set_xticks([0, 1], ["no", "yes"])
+        ax.set_yticks([0, 1], ["no", "yes"])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        f1 = 2 * cm[1, 1] / max(2 * cm[1, 1] + cm[0, 1] + cm[1, 0], 1)
+        ax.set_title(f"{names[j]}  (F1 {f1:.3f})")
+    fig.suptitle(title or "Confusion matrix of each label")
+    return _save(fig, path)
+
+
 # --- helpers ---------------------------------------------------------------------------
 
 

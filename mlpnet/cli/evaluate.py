@@ -20,7 +20,7 @@ from .options import (handle_errors, json_option, model_option, model_or_latest,
               help="Evaluate on other data, e.g. --set data.path=other/folder; repeatable.")
 @json_option
 @output_option("Write the plots into this folder: confusion_matrix.png and misclassified.png (a regressor: "
-               "predicted_vs_true.png and residuals.png); needs mlpnet[plot].", "--plots")
+               "predicted_vs_true.png and residuals.png; multilabel: label_confusion.png); needs mlpnet[plot].", "--plots")
 @handle_errors
 def evaluate(checkpoint_path, model_path, split, overrides, as_json, output):
     """Report loss, accuracy, top-k, per-class precision/recall/F1 and the confusion matrix;

@@ -91,6 +91,13 @@ def test_multilabel_columns(tmp_path):
     r = CliRunner().invoke(cli, ["predict", str(rows), "--model", str(best), "--json"])
     assert r.exit_code == 0, r.output
     assert set(json.loads(r.stdout)[0]["labels"]) <= {"red", "green", "none"}
+    pytest.importorskip("matplotlib", reason="the plots need mlpnet[plot]")
+    r = CliRunner().invoke(cli, ["evaluate", "--model", str(best), "-o", str(tmp_path / "plots")])
+    assert r.exit_code == 0, r.output
+    from PIL import Image
+
+    with Image.open(tmp_path / "plots" / "label_confusion.png") as im:  # one panel per label
+        assert im.width > 3 * im.height
 
 
 def _one_line_error(r, *words):
