@@ -38,6 +38,7 @@ for command in (train, evaluate, predict, info, serve, export, sweep):
 
 def main() -> None:
     _restore_ctrl_c()
+    _stop_safely_on_sigterm()
     cli(prog_name="mlpnet")
 
 
@@ -52,3 +53,20 @@ def _restore_ctrl_c() -> None:
 
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _stop_safely_on_sigterm() -> None:
+    """Make SIGTERM stop mlpnet as Ctrl-C does: the last epoch kept, the resume command printed, the
+    temporary files (``data.chunk_cache``) deleted.
+
+    Schedulers, ``docker stop`` and ``kill`` send SIGTERM, whose default ends the process at once,
+    skipping all of that. A second SIGTERM ends it at once. ``mlpnet serve`` installs uvicorn's
+    own handler (drain, then stop), which replaces this one."""
+    import signal
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, stop)

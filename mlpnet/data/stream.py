@@ -38,9 +38,11 @@ import numpy as np
 
 from ..errors import DataError
 from .csv import CsvOptions, Table, model_schema, read_csv
+from .csv.parse import check_categories
+from .csv.sniff import _is_number
 from .csv.chunks import Chunks
 from .dataset import MNIST_INPUT, Dataset, Split
-from .holdout import check_classes_present, holdout_count, validation_size
+from .holdout import holdout_count, validation_size
 from .spec import Moments, Standardizer
 from .transforms import class_weights, target_stats as fit_target_stats
 
@@ -213,7 +215,11 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, like: 
     if task == "regression":
         reading.targets = target_stats or fit_target_stats(ymoments.mean, ymoments.std)
     elif task == "classification" and like is None:
-        check_classes_present(np.repeat(np.arange(len(counts)), counts > 0), classes, str(path))
+        absent = [c for c, k in zip(classes, counts) if not k]
+        if absent:  # (every class is seen in some row: its rows were all held out)
+            raise DataError(f"{path}: class '{absent[0]}' has no training rows: its rows all fell in the test or "
+                            "validation split, which data.chunk_rows picks by a hash of the row number, not "
+                            "stratified; choose another seed, or read the file whole (data.chunk_rows: null)")
     empty = reading.split(first.x[:0], first.y[:0], None if first.w is None else first.w[:0])
     train = StreamSplit(chunks, reading, TRAIN, n_train, empty, counts)
     test = StreamSplit(test_chunks, reading, None, n_test, empty) if test_chunks else \
@@ -238,43 +244,105 @@ def _schema_pass(chunks: Chunks, opts: CsvOptions, known: dict | None, classes: 
     With ``known`` (a trained model's schema, or the training file's for ``data.test_path``)
     the chunks are read with it and only counted. Returns the schema, the classes (or target
     or label columns), the task and the number of each chunk's first row (plus the total)."""
-    merged, found, starts = known, set(), [0]
-    kinds: dict[str, tuple[str, int]] = {}  # a note with its numbers hidden -> (the first such note, how many)
+    merged, found, starts, seen, columns = None, set(), [0], _Notes(), classes
+    heads: dict[str, dict] = {}  # task -> the schema of the first chunk read as that task
+    open_kind: set[int] = set()  # columns whose kind no chunk has shown yet (every value missing so far)
     for lay in chunks.scan():
         t = read_csv(chunks.path, options=opts, classes=classes, schema=known, task=task, layout=lay)
-        if merged is None:
-            merged, task = t.schema, t.task  # the first chunk settles an auto task, with its note
-        elif known is None:
-            _merge(chunks, merged, t.schema, lay.line0)
-        if t.task == "classification" and classes is None:
-            found.update(t.classes)
-        elif t.task != "classification":
-            classes = t.classes
-        for note in t.notes:
-            key = re.sub(r"\d+", "#", note)
-            kinds[key] = (kinds.get(key, (note, 0))[0], kinds.get(key, (note, 0))[1] + 1)
+        seen.add(t.notes)
         starts.append(starts[-1] + len(t.y))
-    notes += [note if count == 1 else f"{note} (the first of {count} chunks that say so)" for note, count in kinds.values()]
-    if classes is None:
-        classes = _class_order(found)
-    return merged, list(classes), task, starts
+        if not len(t.y):
+            continue  # every row dropped (data.missing: drop): the chunk says nothing
+        heads.setdefault(t.task, t.schema)
+        if t.task == "classification":
+            found.update(t.classes)
+        else:
+            columns = t.classes  # the target or label columns' names
+        if known is None:
+            merged = _merge(chunks, merged, t, lay.line0, open_kind)
+    notes += seen.lines()
+    if starts[-1] == 0:
+        raise DataError(f"{chunks.path}: no rows left: every row has a missing value")
+    if known is not None:
+        return known, list(columns if classes is None else classes), next(iter(heads)), starts
+    # Each chunk guesses a task: a column of decimals anywhere is regression (whole numbers in some
+    # chunks do not make it classes), as reading the whole file would guess.
+    final = "regression" if "regression" in heads else next(iter(heads))
+    for col in merged["columns"]:
+        if "categories" in col:
+            check_categories(chunks.path, col["name"], col["categories"], starts[-1])
+    schema = dict(heads[final], columns=merged["columns"])
+    return schema, list(_class_order(found) if final == "classification" else columns), final, starts
 
 
-def _merge(chunks: Chunks, merged: dict, other: dict, line0: int) -> None:
-    """Fold a later chunk's schema into the first one's: same column types, categories united."""
+def _merge(chunks: Chunks, merged: dict | None, t: Table, line0: int, open_kind: set[int]) -> dict:
+    """Fold a chunk's schema into what the chunks before it said: the same column types (a column
+    whose every value is missing in a chunk takes the type of the others), categories united."""
+    if merged is None:
+        merged = dict(t.schema, columns=[dict(c) for c in t.schema["columns"]])
+        open_kind.update(p for p, c in enumerate(merged["columns"]) if _all_missing(t, c))
+        return merged
     where = f"{chunks.path}: the chunk of rows from line {line0 + 1}"
-    if bool(other.get("image")) != bool(merged.get("image")):
-        raise DataError(f"{where}: the first {chunks.rows} rows read as {'28x28 images' if merged.get('image') else 'a table'}"
-                        f" but these as {'images' if other.get('image') else 'a table'} (data.chunk_rows reads every "
-                        "chunk alike); 784 columns of pixels must be integers 0-255 in every row")
-    for col, new in zip(merged["columns"], other["columns"]):
+    if bool(t.schema.get("image")) != bool(merged.get("image")):
+        raise DataError(f"{where} reads as {'28x28 images' if t.schema.get('image') else 'a table'}, and the "
+                        f"rows before it as {'images' if merged.get('image') else 'a table'} (data.chunk_rows reads "
+                        "every chunk alike); 784 columns of pixels must be integers 0-255 in every row")
+    for p, (col, new) in enumerate(zip(merged["columns"], t.schema["columns"])):
+        if _all_missing(t, new):
+            continue
+        if p in open_kind:
+            col.pop("categories", None)
+            col.update({k: v for k, v in new.items() if k == "categories"})
+            open_kind.discard(p)
+            continue
         if ("categories" in col) != ("categories" in new):
-            kind = {True: "words (categories)", False: "numbers"}
-            raise DataError(f"{where}: column '{col['name']}' holds {kind['categories' in new]} here but "
-                            f"{kind['categories' in col]} in the first {chunks.rows} rows; with data.chunk_rows every "
-                            "chunk must agree: fix the column, or list it in data.ignore_columns")
+            word = next((c for c in new.get("categories", ()) if not _is_number(c)), "")
+            kind = f"words (categories, such as '{word}')"
+            raise DataError(f"{where}: column '{col['name']}' holds {kind if 'categories' in new else 'numbers'} "
+                            f"here but {'words' if 'categories' in col else 'numbers'} in the rows before; with "
+                            "data.chunk_rows every chunk must agree: fix the column, or list it in "
+                            "data.ignore_columns")
         if "categories" in col:
             col["categories"] = sorted(set(col["categories"]) | set(new["categories"]))
+    return merged
+
+
+def _all_missing(t: Table, col: dict) -> bool:
+    """Whether every value of a numeric column ``col`` is missing in the chunk ``t`` (it then shows no type)."""
+    if "categories" in col or t.image:
+        return False
+    x = t.x[:, t.features.index(col["name"])]
+    return x.dtype.kind == "f" and bool(np.isnan(x).all())
+
+
+class _Notes:
+    """The chunks' notes, each said once: a note several chunks give alike once, a note counting rows
+    or values (missing, dropped) with its counts summed over the chunks."""
+
+    _NUMBER = re.compile(r"\d+")
+    _SUMMED = ("missing or unseen values", "dropped ")
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, list] = {}  # the note, its numbers hidden -> [its first text, summed numbers, chunks]
+
+    def add(self, notes: list[str]) -> None:
+        for note in notes:
+            head, sep, rest = note.partition(": ")  # "file.csv: ..." (a file's name may hold digits)
+            numbers = [int(v) for v in self._NUMBER.findall(rest)]
+            kind = self.kinds.setdefault(head + sep + self._NUMBER.sub("#", rest), [note, [0] * len(numbers), 0])
+            kind[1] = [a + b for a, b in zip(kind[1], numbers)]
+            kind[2] += 1
+
+    def lines(self) -> list[str]:
+        out = []
+        for note, numbers, chunks in self.kinds.values():
+            head, sep, rest = note.partition(": ")
+            if chunks > 1 and any(s in rest for s in self._SUMMED):
+                summed = iter(numbers)
+                note = head + sep + self._NUMBER.sub(lambda m: str(next(summed)), rest) + \
+                    f" (summed over the {chunks} chunks that say so)"
+            out.append(note)
+        return out
 
 
 def _class_order(names: set[str]) -> list[str]:

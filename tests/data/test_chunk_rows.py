@@ -216,9 +216,9 @@ def test_a_column_that_changes_kind_between_chunks_is_one_line(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     r = _train(CliRunner(), tmp_path / "run", path, "data.chunk_rows=40")
     assert r.exit_code != 0
-    assert r.output.strip() == (f"error: {path}: the chunk of rows from line 42: column 'size' holds words (categories) here but "
-                                "numbers in the first 40 rows; with data.chunk_rows every chunk must agree: fix the "
-                                "column, or list it in data.ignore_columns")
+    assert r.output.strip() == (f"error: {path}: the chunk of rows from line 42: column 'size' holds words "
+                                "(categories, such as 'big') here but numbers in the rows before; with data.chunk_rows "
+                                "every chunk must agree: fix the column, or list it in data.ignore_columns")
     assert not (tmp_path / "run").exists()
 
 
@@ -288,3 +288,120 @@ def test_a_separate_test_file_is_streamed_too(tmp_path):
     ds = data.load(_cfg(train, chunk_rows=50, test_path=str(test)), 0)
     assert len(ds.test) == 230 and len(ds.train) + len(ds.val) == 600
     assert ds.test.n_chunks == 5
+
+
+# -- found by a review as a new user: each read whole and chunked must agree ----------------------------
+
+
+def _whole_and_chunked(path: Path, chunk_rows: int, **kw):
+    return data.load(_cfg(path, **kw), 0), data.load(_cfg(path, chunk_rows=chunk_rows, **kw), 0)
+
+
+def test_crlf_inside_a_quoted_field_reads_as_the_whole_file_does(tmp_path):
+    rows = [f'{i},"line one\r\nline, two {i % 2}",{i * 0.1:.1f},{i % 2}' for i in range(60)]
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(("\ufeffid,note,x,label\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    whole, chunked = _whole_and_chunked(path, 25, ignore_columns=["id"])
+    assert chunked.input.csv["columns"] == whole.input.csv["columns"]
+    assert whole.input.csv["columns"][0]["categories"] == ["line one\nline, two 0", "line one\nline, two 1"]
+
+
+def test_a_stray_quote_inside_a_field_does_not_make_one_chunk_of_the_rest(tmp_path):
+    inch = '5" screen'
+    rows = [f"{i},{inch if i == 30 else 'plain'},{i % 2}" for i in range(1000)]
+    path = tmp_path / "inch.csv"
+    path.write_text("x,what,label\n" + "\n".join(rows) + "\n")
+    chunks = Chunks.open(path, CsvOptions(), 100)
+    assert [len(read_csv(path, layout=lay).y) for lay in chunks.scan()] == [100] * 10
+    whole, chunked = _whole_and_chunked(path, 100)
+    assert chunked.input.csv["columns"] == whole.input.csv["columns"]
+
+
+def test_a_chunk_whose_rows_are_all_dropped_is_skipped(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [f"{'' if 200 <= i < 400 else f'{v:.3f}'},{w:.3f},{int(v > w)}" for i, (v, w) in
+            enumerate(rng.normal(size=(1000, 2)))]
+    path = tmp_path / "miss.csv"
+    path.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    ds = data.load(_cfg(path, chunk_rows=97, missing="drop"), 0)
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 800
+    assert "miss.csv: dropped 200 of 291 rows with missing values (data.missing: drop) (summed over the 3 chunks " \
+           "that say so)" in ds.notes
+    ds = data.load(_cfg(path, chunk_rows=97, missing="mean"), 0)
+    assert any(n.startswith("miss.csv: 200 missing or unseen values in 200 rows are filled") for n in ds.notes)
+
+
+def test_the_free_text_check_counts_the_whole_file_not_a_chunk(tmp_path):
+    rng = np.random.default_rng(1)
+    cities = [f"city{k}" for k in range(150)]
+    path = tmp_path / "cats.csv"
+    path.write_text("x,city,label\n" + "".join(f"{v:.3f},{rng.choice(cities)},{i % 2}\n"
+                                                for i, v in enumerate(rng.normal(size=2000))))
+    whole, chunked = _whole_and_chunked(path, 200)
+    assert chunked.input.csv["columns"] == whole.input.csv["columns"]
+    ids = tmp_path / "ids.csv"
+    ids.write_text("x,ref,label\n" + "".join(f"{v:.3f},r{i},{i % 2}\n" for i, v in enumerate(rng.normal(size=400))))
+    with pytest.raises(DataError, match="column 'ref' has 400 distinct words in 400 rows: free text or an id"):
+        data.load(_cfg(ids, chunk_rows=100), 0)
+
+
+def test_a_word_column_missing_in_the_first_chunk_takes_its_type_from_the_others(tmp_path):
+    rng = np.random.default_rng(2)
+    rows = [f"{v:.3f},{'' if i < 300 else rng.choice(['red', 'blue'])},{i % 2}" for i, v in
+            enumerate(rng.normal(size=600))]
+    path = tmp_path / "w.csv"
+    path.write_text("x,color,label\n" + "\n".join(rows) + "\n")
+    whole, chunked = _whole_and_chunked(path, 200, missing="mean")
+    assert chunked.input.csv["columns"] == whole.input.csv["columns"]
+    assert chunked.input.features == ["x", "color=blue", "color=red"]
+
+
+def test_auto_task_is_regression_when_any_chunk_holds_decimals(tmp_path):
+    rng = np.random.default_rng(3)
+    price = np.where(np.arange(600) < 300, rng.integers(10, 90, 600), rng.uniform(10, 90, 600).round(2))
+    path = tmp_path / "price.csv"
+    path.write_text("x,price\n" + "".join(f"{v:.3f},{p}\n" for v, p in zip(rng.normal(size=600), price)))
+    whole, chunked = _whole_and_chunked(path, 200, label_column="price")
+    assert whole.task == chunked.task == "regression"
+    assert chunked.targets == ["price"]
+
+
+def test_a_class_whose_rows_were_all_held_out_is_named_as_such(tmp_path):
+    path = _table_csv(tmp_path / "t.csv", n=300)
+    lines = path.read_text().splitlines()
+    ds = data.load(_cfg(path, chunk_rows=50), 0)
+    test_row = int(next(i for i in range(300) if ds.train.reading.roles(i, 1)[0] == stream.TEST))
+    cells = lines[1 + test_row].split(",")
+    lines[1 + test_row] = ",".join(cells[:-1] + ["omega"])
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="class 'omega' has no training rows: its rows all fell in the test or "
+                                        "validation split"):
+        data.load(_cfg(path, chunk_rows=50), 0)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_training_safely_and_removes_the_cache(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = _table_csv(tmp_path / "t.csv", n=20000)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    args = [sys.executable, "-m", "mlpnet", "train", "--no-progress", "-o", str(tmp_path / "run")]
+    for s in (f"data.path={path}", "data.chunk_rows=2000", "train.epochs=100", "train.batch_size=8", *FAST[:3]):
+        args += ["--set", s]
+    env = dict(os.environ, TMPDIR=str(temp), PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    for line in proc.stdout:
+        if line.split()[:1] == ["epoch"]:  # (the first epoch is done)
+            break
+    assert any(temp.iterdir()), "the cache should exist while training"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, out
+    assert "resume with: mlpnet train --resume" in out.strip().splitlines()[-1], out
+    assert list(temp.iterdir()) == []

@@ -3,8 +3,9 @@
 :meth:`Chunks.scan` goes through the file once, line by line, and yields each chunk of
 ``chunk_rows`` rows as it finds it, recording where the chunk starts and ends in bytes;
 :meth:`Chunks.read` later reads one chunk by seeking straight to it, so chunks can be read
-in any order. A row whose quoted field spans lines stays whole: a line with an odd number of
-quotes continues on the next. Each chunk is handed to the row parser as a layout of its own
+in any order. A row whose quoted field spans lines stays whole: quotes are followed as the
+``csv`` module reads them (a quote opens a field only at its start, ``""`` inside one is a
+quote), so a stray ``5" screen`` does not swallow the rest of the file. Each chunk is handed to the row parser as a layout of its own
 (:meth:`Chunks.layout`), so a chunk is read exactly as a whole file would be, and its error
 messages name the file's own line numbers.
 """
@@ -57,6 +58,7 @@ class Chunks:
         self.spans.clear()
         skip = int(self.head.header) + self.head.skip  # non-blank lines before the first row
         lines: list[bytes] = []
+        delimiter = ord(self.head.delimiter)
         start = line0 = offset = count = 0
         odd = False  # inside a quoted field that continues on the next line
         try:
@@ -68,13 +70,13 @@ class Chunks:
                             lines.append(raw)
                         continue
                     if skip:
-                        odd ^= raw.count(b'"') % 2 == 1
+                        odd = _ends_quoted(raw, delimiter, odd)
                         skip -= not odd
                         continue
                     if not lines:
                         start, line0 = here, number - 1
                     lines.append(raw)
-                    odd ^= raw.count(b'"') % 2 == 1
+                    odd = _ends_quoted(raw, delimiter, odd)
                     count += not odd
                     if count == self.rows:
                         yield self._chunk(start, offset, line0, b"".join(lines))
@@ -98,7 +100,8 @@ class Chunks:
     def layout(self, data: bytes, line0: int) -> _Layout:
         """The layout the row parser reads chunk ``data`` (whole rows, no header) with."""
         try:
-            text = data.decode("utf-8-sig")
+            # universal newlines, as reading the whole file in text mode has them: "\r\n" in a quoted field is "\n"
+            text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as err:
             raise DataError(f"{self.path}: not UTF-8 text (in the rows after line {line0}, byte {err.start})") from None
         head = [line for line in io.StringIO(text) if line.strip()][:_SAMPLE_ROWS]
@@ -113,3 +116,29 @@ class Chunks:
     def _chunk(self, start: int, end: int, line0: int, data: bytes) -> _Layout:
         self.spans.append((start, end, line0))
         return self.layout(data, line0)
+
+
+_QUOTE = ord('"')
+
+
+def _ends_quoted(line: bytes, delimiter: int, inside: bool) -> bool:
+    """Whether ``line`` ends inside a quoted field (the row goes on), starting inside one if ``inside``.
+
+    The ``csv`` module's rules: a quote opens a field only as its first character, ``""``
+    within a quoted field is a literal quote, any other quote there closes the field."""
+    if _QUOTE not in line:
+        return inside
+    at_start, i, n = not inside, 0, len(line)
+    while i < n:
+        c = line[i]
+        if inside:
+            if c == _QUOTE:
+                if i + 1 < n and line[i + 1] == _QUOTE:
+                    i += 1
+                else:
+                    inside = False
+        elif c == _QUOTE and at_start:
+            inside = True
+        at_start = not inside and c == delimiter
+        i += 1
+    return inside

@@ -195,7 +195,8 @@ def _parse_fast(
                 raise _NotFast
             cats[p] = _categorize(col, None if kinds is None else kinds[p])
             if kinds is None:
-                _check_categories(path, lay.names[feature_idx[p]], cats[p][1], len(col))
+                if lay.body is None:  # a chunk's columns are checked once merged (mlpnet.data.stream)
+                    check_categories(path, lay.names[feature_idx[p]], cats[p][1], len(col))
                 note = _numeric_looking(path, lay.names[feature_idx[p]], cats[p][1])
                 if note:
                     notes.append(note)
@@ -217,7 +218,7 @@ def _categorize(col: np.ndarray, categories: list[str] | None) -> tuple[np.ndarr
     return np.array([lookup.get(str(v), -2) for v in col], dtype=np.int64), list(categories)
 
 
-def _check_categories(path: Path, name: str, categories: list[str], n: int) -> None:
+def check_categories(path: Path, name: str, categories: list[str], n: int) -> None:
     """Refuse a word column that is free text or an id rather than a category."""
     if len(categories) > MAX_CATEGORIES and 2 * len(categories) > n:
         raise DataError(f"{path}: column '{name}' has {len(categories)} distinct words in {n} rows: free "
@@ -308,7 +309,8 @@ def _parse_slow(
             codes = np.full(n, -1, np.int64)
             codes[~miss], categories = _categorize(present, known)
             if kinds is None:
-                _check_categories(path, name, categories, len(present))
+                if lay.body is None:
+                    check_categories(path, name, categories, len(present))
                 note = _numeric_looking(path, name, categories)
                 if note:
                     notes.append(note)

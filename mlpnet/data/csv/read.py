@@ -131,7 +131,7 @@ def read_csv(
         columns = [c[keep] for c in columns]
         weight_cells = None if weight_cells is None else weight_cells[keep]
         labels = columns[0]
-        if len(labels) == 0:
+        if len(labels) == 0 and layout is None:  # (a chunk may lose every row; the file may not)
             raise DataError(f"{path}: no rows left: every row has a missing value")
     if schema is not None and schema.get("task"):
         task = schema["task"]
