@@ -108,7 +108,8 @@ def expand_inputs(items: list[str], tabular: bool = False) -> tuple[list[Path], 
     number of paths ahead of it), and notes.
     """
     paths, errors, notes = [], [], []
-    wanted = {".csv"} if tabular else IMAGE_SUFFIXES
+    # (in a folder, a .txt is more often notes than rows)
+    wanted = set(csv_data.TABLE_SUFFIXES) - {".txt"} if tabular else IMAGE_SUFFIXES
     for item in items:
         p = Path(item)
         if p.is_dir():
@@ -155,7 +156,7 @@ def predict_files(model_path: str | Path, items: list[str], top_k: int = 3,
     for n, path in enumerate(paths):
         res.failures += [Failure(f.input, f.error, len(names)) for f in unmatched if f.before == n]
         try:
-            if path.suffix.lower() == ".csv":
+            if path.suffix.lower() in csv_data.TABLE_SUFFIXES:
                 got = _csv_rows(path, spec)
                 spec.to_network(got.x)  # a row the model cannot read fails here, with this file's name
                 rows.append(got.x)

@@ -65,7 +65,7 @@ def infer_format(path: str | Path, current: str | None = None) -> tuple[str, str
     suffix = p.suffix.lower()
     if suffix == ".npz":
         return "npz", "the extension .npz"
-    if suffix in (".csv", ".tsv", ".tab", ".txt"):
+    if suffix in csv.TABLE_SUFFIXES:
         return "csv", f"the extension {suffix}"
     try:
         kind = sniff(p)

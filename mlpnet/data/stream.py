@@ -260,7 +260,7 @@ def _schema_pass(chunks: Chunks, opts: CsvOptions, known: dict | None, classes: 
             columns = t.classes  # the target or label columns' names
         if known is None:
             merged = _merge(chunks, merged, t, lay.line0, open_kind)
-    notes += seen.lines()
+    notes += seen.lines(chunks.records)
     if starts[-1] == 0:
         raise DataError(f"{chunks.path}: no rows left: every row has a missing value")
     if known is not None:
@@ -333,14 +333,16 @@ class _Notes:
             kind[1] = [a + b for a, b in zip(kind[1], numbers)]
             kind[2] += 1
 
-    def lines(self) -> list[str]:
+    def lines(self, rows: int) -> list[str]:
+        """The notes to show; ``rows`` is how many rows the file holds."""
         out = []
         for note, numbers, chunks in self.kinds.values():
             head, sep, rest = note.partition(": ")
             if chunks > 1 and any(s in rest for s in self._SUMMED):
                 summed = iter(numbers)
-                note = head + sep + self._NUMBER.sub(lambda m: str(next(summed)), rest) + \
-                    f" (summed over the {chunks} chunks that say so)"
+                rest = self._NUMBER.sub(lambda m: str(next(summed)), rest)
+                rest = re.sub(r"(dropped \d+ of )\d+( rows)", rf"\g<1>{rows}\g<2>", rest)  # of the file's rows
+                note = f"{head}{sep}{rest} (summed over the {chunks} chunks that say so)"
             out.append(note)
         return out
 

@@ -70,6 +70,11 @@ def test_multi_output_regression_with_huber_and_predict(reg_csv, tmp_path):
     r = CliRunner().invoke(cli, ["evaluate", "--model", str(best), "--json"])
     d = json.loads(r.stdout)
     assert [t["name"] for t in d["targets"]] == ["price", "score"]
+    tsv = tmp_path / "rows.tsv"  # .tsv, .tab and .txt are delimited text for predict as for train
+    tsv.write_text("a\tb\tc\n0.5\t-1\t0.2\n0\t0\t0\n")
+    r = CliRunner().invoke(cli, ["predict", str(tsv), "--model", str(best), "--json"])
+    assert r.exit_code == 0, r.output
+    assert [a["values"] for a in json.loads(r.stdout)] == [a["values"] for a in got]
 
 
 def test_multilabel_columns(tmp_path):

@@ -325,7 +325,7 @@ def test_a_chunk_whose_rows_are_all_dropped_is_skipped(tmp_path):
     path.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
     ds = data.load(_cfg(path, chunk_rows=97, missing="drop"), 0)
     assert len(ds.train) + len(ds.val) + len(ds.test) == 800
-    assert "miss.csv: dropped 200 of 291 rows with missing values (data.missing: drop) (summed over the 3 chunks " \
+    assert "miss.csv: dropped 200 of 1000 rows with missing values (data.missing: drop) (summed over the 3 chunks " \
            "that say so)" in ds.notes
     ds = data.load(_cfg(path, chunk_rows=97, missing="mean"), 0)
     assert any(n.startswith("miss.csv: 200 missing or unseen values in 200 rows are filled") for n in ds.notes)
@@ -405,3 +405,17 @@ def test_sigterm_stops_training_safely_and_removes_the_cache(tmp_path):
     assert proc.returncode == 130, out
     assert "resume with: mlpnet train --resume" in out.strip().splitlines()[-1], out
     assert list(temp.iterdir()) == []
+
+
+def test_a_byte_order_mark_before_a_quoted_header_and_bare_cr_line_ends(tmp_path):
+    rng = np.random.default_rng(4)
+    body = [f"{u:.3f},{v:.3f},{int(u > v)}" for u, v in rng.normal(size=(300, 2))]
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(("\ufeff" + '"x\none","x2",label\n' + "\n".join(body) + "\n").encode())
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(("a,b,label\r" + "\r".join(body) + "\r").encode())
+    for path in (bom, cr):
+        whole, chunked = _whole_and_chunked(path, 70)
+        assert len(chunked.train.chunks) == 5 and chunked.train.chunks.records == 300, path.name
+        assert chunked.input.features == whole.input.features
+        assert len(chunked.train) + len(chunked.val) + len(chunked.test) == 300

@@ -141,3 +141,15 @@ def test_three_decimals_after_a_leading_zero_are_decimal_commas_not_thousands(tm
     np.testing.assert_allclose(read_csv(quoted).x[:, 0], [0.126, 1.234], rtol=1e-6)
     grouped = _write(tmp_path / "g.csv", 'a,b,label\n"1,234",1,x\n"12,345",2,y\n')
     np.testing.assert_allclose(read_csv(grouped).x[:, 0], [1234, 12345])  # still thousands
+
+
+def test_mostly_decimal_labels_with_a_few_words_are_not_hundreds_of_classes(tmp_path):
+    """``12.5, 7.25, ..., unknown``: once a word made the column non-numeric, each decimal became a class
+    (442 classes, test accuracy 0, exit 0)."""
+    rows = [f"{i % 7},{'unknown' if i % 50 == 0 else f'{i * 1.37:.2f}'}" for i in range(300)]
+    path = _write(tmp_path / "mix.csv", "x,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="label column 'label' holds mostly decimal numbers .* and words such as "
+                                        "'unknown', not classes; to predict the numbers set task: regression"):
+        read_csv(path)
+    words = _write(tmp_path / "words.csv", "x,label\n" + "".join(f"{i},{'a' if i % 2 else '1.5'}\n" for i in range(20)))
+    assert read_csv(words).classes == ["1.5", "a"]  # half words: classes, as before

@@ -33,9 +33,10 @@ file: delimiter, decimal mark, header, label and feature columns), ``parse`` (th
 by :func:`mlpnet.data.spec.encode_rows`, with the schema a file gave.
 """
 
-from .options import DECIMALS, IMAGE_PIXELS, MAX_CATEGORIES, MISSING_MODES, MISSING_TOKENS, CsvOptions, Rows, Table
+from .options import (DECIMALS, IMAGE_PIXELS, MAX_CATEGORIES, MISSING_MODES, MISSING_TOKENS, TABLE_SUFFIXES,
+                      CsvOptions, Rows, Table)
 from .read import features_schema, load, model_schema, read_csv, read_feature_csv, read_pixel_rows, read_rows
 
 __all__ = ["CsvOptions", "DECIMALS", "IMAGE_PIXELS", "MAX_CATEGORIES", "MISSING_MODES", "MISSING_TOKENS", "Rows",
-           "Table", "features_schema", "load", "model_schema", "read_csv",
+           "TABLE_SUFFIXES", "Table", "features_schema", "load", "model_schema", "read_csv",
            "read_feature_csv", "read_pixel_rows", "read_rows"]

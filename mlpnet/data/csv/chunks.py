@@ -12,6 +12,7 @@ messages name the file's own line numbers.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import io
@@ -43,6 +44,8 @@ class Chunks:
     head: _Layout
     rows: int
     spans: list[tuple[int, int, int]] = field(default_factory=list)
+    records: int = 0
+    """The rows the file holds (before ``data.missing: drop``), counted by :meth:`scan`."""
 
     def __len__(self) -> int:
         return len(self.spans)
@@ -56,6 +59,7 @@ class Chunks:
     def scan(self) -> Iterator[_Layout]:
         """Go through the whole file once, yielding every chunk in order as a layout, and record the chunks."""
         self.spans.clear()
+        self.records = 0
         skip = int(self.head.header) + self.head.skip  # non-blank lines before the first row
         lines: list[bytes] = []
         delimiter = ord(self.head.delimiter)
@@ -63,27 +67,29 @@ class Chunks:
         odd = False  # inside a quoted field that continues on the next line
         try:
             with open(self.path, "rb") as f:
-                for number, raw in enumerate(f, 1):
+                for number, raw in enumerate(_lines(f), 1):
                     here, offset = offset, offset + len(raw)
-                    if not odd and not raw.strip():
+                    text = raw[len(codecs.BOM_UTF8):] if number == 1 and raw.startswith(codecs.BOM_UTF8) else raw
+                    if not odd and not text.strip():
                         if lines:
                             lines.append(raw)
                         continue
                     if skip:
-                        odd = _ends_quoted(raw, delimiter, odd)
+                        odd = _ends_quoted(text, delimiter, odd)
                         skip -= not odd
                         continue
                     if not lines:
                         start, line0 = here, number - 1
                     lines.append(raw)
-                    odd = _ends_quoted(raw, delimiter, odd)
+                    odd = _ends_quoted(text, delimiter, odd)
                     count += not odd
+                    self.records += not odd
                     if count == self.rows:
                         yield self._chunk(start, offset, line0, b"".join(lines))
                         lines, count = [], 0
         except OSError as err:
             raise DataError(f"{self.path}: cannot read ({err.strerror})") from None
-        if count:
+        if lines:  # (a quote left open at the end is the parser's to report, as for the whole file)
             yield self._chunk(start, offset, line0, b"".join(lines))
 
     def read(self, i: int) -> _Layout:
@@ -142,3 +148,20 @@ def _ends_quoted(line: bytes, delimiter: int, inside: bool) -> bool:
         at_start = not inside and c == delimiter
         i += 1
     return inside
+
+
+def _lines(f, block: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a binary file, each with its end: ``\n`` or ``\r\n``, or a bare ``\r`` in a file whose head
+    has no ``\n`` (old Mac line ends, as reading in text mode splits them too)."""
+    head = f.read(block)
+    f.seek(0)
+    if b"\n" in head or b"\r" not in head:
+        yield from f
+        return
+    rest = b""
+    while data := f.read(block):
+        *done, rest = (rest + data).split(b"\r")
+        for line in done:
+            yield line + b"\r"
+    if rest:
+        yield rest

@@ -20,6 +20,10 @@ DECIMALS = ("auto", ".", ",")
 
 
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+"""File extensions read as delimited text: by ``data.dataset: auto`` and by ``mlpnet predict``."""
+
+
 IMAGE_PIXELS = 784
 """A CSV with 784 integer columns in 0..255 (or columns named ``pixel*``) holds 28x28 images."""
 

@@ -341,6 +341,12 @@ def _encode_labels(
                 raise DataError(f"{path}: label column '{label_column}' holds decimal numbers "
                                 f"({len(distinct)} distinct values), not classes; set task: regression to predict "
                                 "them, or choose the label column with data.label_column (a name, or an index)")
+            elif classes is None and 2 * sum(_is_number(v) and float(v) % 1 != 0 for v in distinct) > len(distinct):
+                word = next(str(v) for v in distinct if not _is_number(v))
+                raise DataError(f"{path}: label column '{label_column}' holds mostly decimal numbers ({len(distinct)} "
+                                f"distinct values) and words such as '{word}', not classes; to predict the numbers set "
+                                "task: regression, leaving missing targets empty (with data.missing: drop), or choose "
+                                "the label column with data.label_column")
     uniq, inverse = np.unique(keys, return_inverse=True)
     names = [str(u) for u in uniq]
     if classes is None:
