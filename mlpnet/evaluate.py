@@ -148,7 +148,7 @@ def write_plots(ev: Evaluation, out_dir: str | Path) -> list[Path]:
                 plots.plot_residuals(ev.y_true, ev.y_pred, names, out_dir / "residuals.png", title)]
     if ev.task == "multilabel":
         return [plots.plot_label_confusions(ev.split.y, ev.probs > 0.5, [t["name"] for t in r["labels"]],
-                                            out_dir / "label_confusion.png", title)]
+                                            [t["f1"] for t in r["labels"]], out_dir / "label_confusion.png", title)]
     written = [plots.plot_confusion(r.confusion_matrix, r.classes, out_dir / "confusion_matrix.png", title=title)]
     if ev.input.kind == "image" and ev.split.x.shape[1]:  # (streamed inputs are not kept)
         images = ev.split.x.reshape((len(ev.split), *ev.input.image_shape))

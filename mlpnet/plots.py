@@ -260,10 +260,10 @@ def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str],
     return _save(fig, path)
 
 
-def plot_label_confusions(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], path: str | Path,
-                          title: str = "") -> Path:
+def plot_label_confusions(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], f1: Sequence[float],
+                          path: str | Path, title: str = "") -> Path:
     """A multilabel model's 2x2 confusion matrix for each label (true 0/1 against predicted 0/1), with
-    the counts, each label's F1 in its panel's title.
+    the counts, each label's F1 (from :func:`mlpnet.metrics.multilabel_report`) in its panel's title.
 
     ``y_true`` and ``y_pred`` are 0/1 indicator matrices ``(n, k)``."""
     t, p = np.asarray(y_true) > 0.5, np.asarray(y_pred) > 0.5
@@ -279,8 +279,7 @@ def plot_label_confusions(y_true: np.ndarray, y_pred: np.ndarray, names: Sequenc
         ax.set_yticks([0, 1], ["no", "yes"])
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        f1 = 2 * cm[1, 1] / max(2 * cm[1, 1] + cm[0, 1] + cm[1, 0], 1)
-        ax.set_title(f"{names[j]}  (F1 {f1:.3f})")
+        ax.set_title(f"{names[j]}  (F1 {f1[j]:.3f})")
     fig.suptitle(title or "Confusion matrix of each label")
     return _save(fig, path)
 

@@ -87,12 +87,9 @@ class _Reading:
         if self.cache is not None and role is not None:
             x, y = (np.load(self.cache / f"{i}.{role}.{k}.npy") for k in ("x", "y"))
             w = np.load(self.cache / f"{i}.{role}.w.npy") if (self.cache / f"{i}.{role}.w.npy").exists() else None
-        elif role is None:
-            t = self.table(chunks, i)
-            x, y, w = t.x, t.y, t.w
         else:
             t = self.table(chunks, i)
-            keep = self.roles(self.starts[i], len(t.y)) == role
+            keep = slice(None) if role is None else self.roles(self.starts[i], len(t.y)) == role
             x, y, w = t.x[keep], t.y[keep], None if t.w is None else t.w[keep]
         return self.split(x, y, w) if len(y) else None
 
@@ -182,21 +179,18 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, like: 
     ``classes``, ``like``, ``stats`` and ``target_stats`` describe a trained model (evaluate):
     the file is then read as that model's training file was, and standardized with its statistics."""
     path = Path(cfg.path)
-    opts = CsvOptions(label_column=cfg.label_column, weight_column=cfg.weight_column, header=cfg.header,
-                      delimiter=cfg.delimiter, ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing,
-                      decimal=cfg.decimal)
+    opts = CsvOptions.of(cfg)
     chunks = Chunks.open(path, opts, cfg.chunk_rows)
     notes = list(chunks.head.notes)
     schema, classes, task, starts = _schema_pass(chunks, opts, model_schema(like), classes, task, notes)
     n = starts[-1]
     reading = _Reading(opts, schema, classes if task == "classification" else None, task, seed,
                        None if cfg.test_path else cfg.test_size, starts[:-1])
-    test_chunks = None
+    reading.val, n_held, note = _pick_val(n, seed, reading.test_size, cfg.val_size, cfg.val_max)
+    test_chunks, n_test = None, n_held
     if cfg.test_path:
         test_chunks = Chunks.open(cfg.test_path, opts, cfg.chunk_rows)
         n_test = _schema_pass(test_chunks, opts, schema, reading.classes, task, notes)[3][-1]
-    reading.val, n_held, note = _pick_val(n, seed, reading.test_size, cfg.val_size, cfg.val_max)
-    n_test = n_held if not cfg.test_path else n_test
     if note:
         notes.append(note)
     if not cfg.test_path and not n_held:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..spec import MISSING_TOKENS
+
+if TYPE_CHECKING:
+    from ...config import DataConfig
 
 
 MISSING_MODES = ("error", "drop", "mean")
@@ -63,6 +67,13 @@ class CsvOptions:
     ignore_columns: tuple[str | int, ...] = ()
     missing: str = "error"
     decimal: str = "auto"
+
+    @classmethod
+    def of(cls, cfg: DataConfig) -> CsvOptions:
+        """The options a run's ``data`` config (``mlpnet.config.DataConfig``) sets."""
+        return cls(label_column=cfg.label_column, weight_column=cfg.weight_column, header=cfg.header,
+                   delimiter=cfg.delimiter, ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing,
+                   decimal=cfg.decimal)
 
 
 @dataclass

@@ -268,9 +268,7 @@ def load(cfg: DataConfig, seed: int, *, classes: list[str] | None = None, progre
     ``like`` is a trained model's input description: the file's columns are then read as
     that model's were (matched by name, or by position for a model fitted on a bare array)."""
     path = Path(cfg.path)
-    opts = CsvOptions(label_column=cfg.label_column, weight_column=cfg.weight_column, header=cfg.header,
-                      delimiter=cfg.delimiter,
-                      ignore_columns=tuple(cfg.ignore_columns), missing=cfg.missing, decimal=cfg.decimal)
+    opts = CsvOptions.of(cfg)
     train = read_csv(path, options=opts, classes=classes, schema=model_schema(like), task=task)
     notes = list(train.notes)
     if cfg.test_path:
